@@ -1,0 +1,19 @@
+-- PostgreSQL also accepts abbreviations and POSIX offsets in AT TIME ZONE; the scheduler wants IANA names only.
+create or replace function upload_scheduler.assert_known_time_zone(p_time_zone text)
+returns text
+language plpgsql
+stable
+set search_path = pg_catalog
+as $$
+begin
+  if p_time_zone is null or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
+    raise exception 'Unknown time zone %.', coalesce(quote_literal(p_time_zone), 'NULL')
+      using errcode = 'UPTZN',
+            hint = 'Use an IANA time zone name such as ''Asia/Kolkata'', ''Europe/London'' or ''America/New_York'' (select name from pg_timezone_names lists them).';
+  end if;
+  return p_time_zone;
+end;
+$$;
+
+comment on function upload_scheduler.assert_known_time_zone(text) is
+  E'Returns the time zone name when it is a known IANA name (pg_timezone_names); raises UPTZN otherwise.';

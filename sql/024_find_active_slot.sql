@@ -1,0 +1,36 @@
+create or replace function upload_scheduler.find_active_slot(
+  p_user_id uuid,
+  p_now timestamptz default now()
+)
+returns setof public.upload_schedules
+language plpgsql
+stable
+rows 1
+set search_path = pg_catalog
+as $$
+declare
+  v_local timestamp;
+begin
+  select p_now at time zone u.time_zone into v_local from public.users u where u.id = p_user_id;
+  if not found then
+    raise exception 'No user with id %.', coalesce(p_user_id::text, 'NULL')
+      using errcode = 'UPNUS',
+            hint = 'Pass the id of a row of public.users.';
+  end if;
+
+  return query
+  select s.*
+  from public.upload_schedules s
+  left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = v_local::date
+  where s.user_id = p_user_id
+    and s.is_active
+    and s.day = upload_scheduler.weekday_name(v_local)
+    and date_trunc('second', v_local)::time between s.start_time and s.end_time
+    and coalesce(c.used, 0) < s.max_uploads
+  order by s.start_time
+  limit 1;
+end;
+$$;
+
+comment on function upload_scheduler.find_active_slot(uuid, timestamptz) is
+  E'The user''s active slot that holds p_now (local time, whole seconds, inclusive ends) and still has room today; no row when there is none.';

@@ -1,0 +1,67 @@
+-- The claim itself, shared by find_next_video_to_upload and claim_due_videos.
+-- Each slot's counter row is locked (waiting, never skipping) so that claims into one slot
+-- on one date are serialised and read the latest count; videos are taken with SKIP LOCKED
+-- so racing callers take different ones. The counters are then raised by the statement
+-- trigger on public.videos, in the same transaction.
+create or replace function upload_scheduler.claim_into_slots(
+  p_slot_ids uuid[],
+  p_local_dates date[],
+  p_limit integer default null,
+  p_now timestamptz default now()
+)
+returns setof public.videos
+language plpgsql
+volatile
+set search_path = pg_catalog
+as $$
+begin
+  if p_slot_ids is null or cardinality(p_slot_ids) = 0 then
+    return;
+  end if;
+
+  -- The first claim of a slot on a date creates its counter row.
+  insert into upload_scheduler.slot_day_counts (slot_id, local_date)
+  select o.slot_id, o.local_date
+  from unnest(p_slot_ids, p_local_dates) as o (slot_id, local_date)
+  order by 1, 2
+  on conflict do nothing;
+
+  -- A new statement, so a new snapshot: counter rows inserted just now (by anyone) are seen.
+  return query
+  with slot_room as (
+    select c.slot_id, c.local_date, s.user_id, greatest(s.max_uploads - c.used, 0) as room
+    from unnest(p_slot_ids, p_local_dates) as o (slot_id, local_date)
+    join upload_scheduler.slot_day_counts c on c.slot_id = o.slot_id and c.local_date = o.local_date
+    join public.upload_schedules s on s.id = c.slot_id
+    where s.is_active
+    order by c.slot_id, c.local_date
+    for update of c
+  ),
+  picked as (
+    select r.slot_id, r.local_date, w.id
+    from slot_room r
+    cross join lateral (
+      select v.id
+      from public.videos v
+      where v.user_id = r.user_id and v.status = 'initiate'
+      order by v.created_at, v.id
+      limit r.room
+      for update skip locked
+    ) w
+    limit p_limit
+  )
+  update public.videos v
+  set status = 'pending',
+      slot_id = p.slot_id,
+      slot_date = p.local_date,
+      claimed_at = p_now,
+      started_at = null,
+      finished_at = null
+  from picked p
+  where v.id = p.id
+  returning v.*;
+end;
+$$;
+
+comment on function upload_scheduler.claim_into_slots(uuid[], date[], integer, timestamptz) is
+  E'Internal: claims, for each (slot, local date) given, the slot owner''s oldest initiate videos up to the room left, at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';

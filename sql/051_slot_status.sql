@@ -1,0 +1,44 @@
+create or replace function upload_scheduler.slot_status(
+  p_user_id uuid default null,
+  p_now timestamptz default now()
+)
+returns table (
+  user_id uuid,
+  slot_id uuid,
+  slot_name varchar(50),
+  day text,
+  start_time time,
+  end_time time,
+  is_active boolean,
+  max_uploads integer,
+  time_zone text,
+  is_today boolean,
+  is_open_now boolean,
+  used_today integer,
+  room_today integer
+)
+language sql
+stable
+set search_path = pg_catalog
+as $$
+  select s.user_id, s.id, s.slot_name, s.day::text, s.start_time, s.end_time, s.is_active, s.max_uploads, u.time_zone,
+         l.day = s.day,
+         s.is_active and l.day = s.day and l.local_time between s.start_time and s.end_time,
+         case when l.day = s.day then coalesce(c.used, 0) end,
+         case when l.day = s.day then greatest(s.max_uploads - coalesce(c.used, 0), 0) end
+  from public.upload_schedules s
+  join public.users u on u.id = s.user_id
+  cross join lateral (
+    select upload_scheduler.weekday_name(p_now at time zone u.time_zone) as day,
+           (p_now at time zone u.time_zone)::date as local_date,
+           date_trunc('second', p_now at time zone u.time_zone)::time as local_time
+  ) l
+  left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = l.local_date
+  where p_user_id is null or s.user_id = p_user_id
+  order by s.user_id,
+           array_position(array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']::text[], s.day::text),
+           s.start_time
+$$;
+
+comment on function upload_scheduler.slot_status(uuid, timestamptz) is
+  E'The weekly schedule as the scheduler sees it at p_now: every slot (of one user, or of all when p_user_id is NULL) in weekday order, whether it is today and open now, and today''s use and room.';
