@@ -1,0 +1,33 @@
+/**
+ * Runs a command with DATABASE_URL set: the caller's, or an embedded PostgreSQL under
+ * `.data/` started for the command and stopped after it. `npm test` and `npm run bench`
+ * go through here, so both work on a machine with no PostgreSQL at all.
+ */
+import { spawn } from "node:child_process";
+import { resolveDatabase } from "../src/db/database.js";
+
+const [command, ...args] = process.argv.slice(2);
+if (!command) {
+  console.error("usage: with-database.ts <command> [args…]");
+  process.exit(2);
+}
+
+const database = await resolveDatabase({
+  databaseUrl: process.env.DATABASE_URL,
+  dataDir: process.env.DATA_DIR ?? ".data",
+  embeddedPort: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+});
+if (database.embedded) console.error(`Using the embedded PostgreSQL: ${database.url}`);
+
+const child = spawn(command, args, {
+  stdio: "inherit",
+  env: { ...process.env, DATABASE_URL: database.url },
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => child.kill(signal));
+}
+const code: number = await new Promise((resolve) =>
+  child.on("close", (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))),
+);
+await database.stop();
+process.exit(code);

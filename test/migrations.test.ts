@@ -1,0 +1,72 @@
+// The schema reaches a database by `npm run db:migrate` alone, and stays self-documenting.
+import t from "tap";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { databaseUrl, withAdmin } from "./fixtures/template.js";
+import { testDatabase } from "./fixtures/db.js";
+
+t.test("every file of sql/ is applied by .gmrc, in a listed order", async (t) => {
+  const gmrc = readFileSync(".gmrc", "utf8");
+  const listed = [...gmrc.matchAll(/"\.\.\/sql\/([^"]+)"/g)].map((m) => m[1]);
+  t.same([...listed].sort(), readdirSync("sql").sort(), "the afterAllMigrations list and sql/ agree");
+});
+
+t.test("npm run db:migrate on an empty database makes the SQL API, and running it again changes nothing", async (t) => {
+  const name = `upsched_migrate_${randomBytes(5).toString("hex")}`;
+  await withAdmin((admin) => admin.query(`create database ${name}`));
+  t.teardown(() => withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`)));
+  const env = { ...process.env, DATABASE_URL: databaseUrl(name) };
+  execFileSync("npm", ["run", "--silent", "db:migrate"], { env, stdio: "pipe" });
+  execFileSync("npm", ["run", "--silent", "db:migrate"], { env, stdio: "pipe" });
+  const client = new pg.Client({ connectionString: databaseUrl(name) });
+  await client.connect();
+  t.teardown(() => client.end());
+  const { rows } = await client.query(
+    "select count(*)::int as n from pg_proc where pronamespace = 'upload_scheduler'::regnamespace and proname = 'claim_due_videos'");
+  t.same(rows, [{ n: 1 }], "one claim_due_videos, not two");
+  const { rows: [{ id }] } = await client.query("insert into users default values returning id");
+  t.ok(id, "a user can be inserted with no columns given");
+  const { rows: [video] } = await client.query("insert into videos (user_id) values ($1) returning status", [id]);
+  t.equal(video.status, "initiate", "a video starts as initiate");
+  const { rows: gw } = await client.query("select 1 from pg_namespace where nspname = 'graphile_worker'");
+  t.same(gw, [], "db:migrate installs nothing but the scheduler (the worker installs its own schema)");
+});
+
+t.test("every function is documented, pins its search_path, and has the contract's signature", async (t) => {
+  const db = await testDatabase(t);
+  const functions = await db.q(`
+    select p.proname, pg_get_function_identity_arguments(p.oid) as args,
+           obj_description(p.oid, 'pg_proc') as comment, p.proconfig
+    from pg_proc p where p.pronamespace = 'upload_scheduler'::regnamespace`);
+  for (const f of functions) {
+    t.ok(f.comment, `${f.proname} has a COMMENT`);
+    t.ok((f.proconfig ?? []).some((c: string) => c.startsWith("search_path=")), `${f.proname} pins search_path`);
+  }
+  const contract: Record<string, string> = {
+    current_time_info: "p_time_zone text, p_now timestamp with time zone",
+    active_slots_for_day: "p_user_id uuid, p_day text",
+    is_within_time_slot: "p_slot_id uuid, p_now timestamp with time zone",
+    upload_count_for_slot: "p_slot_id uuid, p_now timestamp with time zone",
+    find_active_slot: "p_user_id uuid, p_now timestamp with time zone",
+    find_next_video_to_upload: "p_user_id uuid, p_now timestamp with time zone",
+    claim_due_videos: "p_now timestamp with time zone, p_limit integer",
+    reset_stale_pending_videos: "p_older_than interval, p_now timestamp with time zone",
+    start_upload: "p_video_id uuid, p_now timestamp with time zone",
+    finish_upload: "p_video_id uuid, p_succeeded boolean, p_error text, p_now timestamp with time zone",
+  };
+  for (const [name, args] of Object.entries(contract)) {
+    t.same(functions.filter((f) => f.proname === name).map((f) => f.args), [args], `${name}(${args})`);
+  }
+});
+
+t.test("every custom SQLSTATE raised in sql/ is listed in docs/error_codes.md", async (t) => {
+  const doc = readFileSync("docs/error_codes.md", "utf8");
+  const codes = new Set<string>();
+  for (const file of readdirSync("sql")) {
+    for (const m of readFileSync(`sql/${file}`, "utf8").matchAll(/errcode = '(\w{5})'/g)) codes.add(m[1]!);
+  }
+  t.ok(codes.size >= 8, `found ${codes.size} codes`);
+  for (const code of codes) t.match(doc, `\`${code}\``, `${code} is documented`);
+});

@@ -1,0 +1,49 @@
+// Local times are read in each slot owner's time zone; the default is Asia/Kolkata.
+import t from "tap";
+import { DateTime } from "luxon";
+import { testDatabase } from "./fixtures/db.js";
+import { addSlot, addUser, queueVideos } from "./fixtures/scenario.js";
+
+t.test("current_time_info is the clock in a time zone, Asia/Kolkata by default", async (t) => {
+  const db = await testDatabase(t);
+  const [kolkata] = await db.q(
+    "select local_timestamp::text, local_date::text, day, local_time::text, time_zone from upload_scheduler.current_time_info(p_now => '2026-11-29 20:00:00Z')",
+  );
+  t.same(kolkata, {
+    local_timestamp: "2026-11-30 01:30:00", local_date: "2026-11-30", day: "monday", local_time: "01:30:00", time_zone: "Asia/Kolkata",
+  }, "20:00 UTC on Sunday is 01:30 on Monday in Kolkata");
+  const [ny] = await db.q("select day, local_time::text from upload_scheduler.current_time_info('America/New_York', '2026-11-29 20:00:00Z')");
+  t.same(ny, { day: "sunday", local_time: "15:00:00" });
+});
+
+t.test("a user in another time zone is scheduled on their own clock", async (t) => {
+  const db = await testDatabase(t);
+  const india = await addUser(db);
+  const newYork = await addUser(db, "America/New_York");
+  t.same(await db.q("select time_zone from users where id = $1", [india]), [{ time_zone: "Asia/Kolkata" }], "the default zone");
+  for (const user of [india, newYork]) {
+    await addSlot(db, user, { day: "monday", start: "09:00", end: "09:59:59", max: 1 });
+    await queueVideos(db, user, 2);
+  }
+  // Monday 09:30 in New York is Monday 20:00 in Kolkata, outside India's slot.
+  const nyMorning = DateTime.fromISO("2026-11-30T09:30", { zone: "America/New_York" }).toISO();
+  const claimed = await db.q("select user_id from upload_scheduler.claim_due_videos($1)", [nyMorning]);
+  t.same(claimed, [{ user_id: newYork }], "only the New York user's slot is open at 09:30 New York time");
+  const indiaMorning = DateTime.fromISO("2026-11-30T09:30", { zone: "Asia/Kolkata" }).toISO();
+  const claimed2 = await db.q("select user_id from upload_scheduler.claim_due_videos($1)", [indiaMorning]);
+  t.same(claimed2, [{ user_id: india }], "and only the Indian user's at 09:30 Kolkata time");
+  const [row] = await db.q("select slot_date::text from videos where user_id = $1 and status = 'pending'", [newYork]);
+  t.equal(row.slot_date, "2026-11-30", "the claim counts against the New York local date");
+});
+
+t.test("the local date, not the UTC date, decides the day's quota", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db, "Pacific/Auckland");
+  await addSlot(db, user, { day: "tuesday", start: "08:00", end: "12:00", max: 1 });
+  await queueVideos(db, user, 3);
+  // Tuesday 2026-12-01 09:00 in Auckland (UTC+13) is Monday 20:00 UTC.
+  const first = await db.q("select slot_date::text from upload_scheduler.claim_due_videos('2026-11-30 20:00Z')");
+  t.same(first, [{ slot_date: "2026-12-01" }]);
+  const again = await db.q("select * from upload_scheduler.claim_due_videos('2026-11-30 22:30Z')");
+  t.equal(again.length, 0, "the same Auckland Tuesday is already full");
+});
