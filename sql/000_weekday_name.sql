@@ -1,5 +1,5 @@
 -- The lowercase English weekday of a local timestamp, as upload_schedules.day stores it.
-create or replace function upload_scheduler.weekday_name(p_local timestamp)
+create or replace function upload_scheduler_private.weekday_name(p_local timestamp)
 returns text
 language sql
 immutable
@@ -10,5 +10,5 @@ as $$
          [extract(isodow from p_local)::int]
 $$;
 
-comment on function upload_scheduler.weekday_name(timestamp) is
+comment on function upload_scheduler_private.weekday_name(timestamp) is
   E'The lowercase English weekday (monday … sunday) of a local timestamp.';

@@ -1,5 +1,5 @@
 -- Accepts a weekday in any case (and with stray spaces) and returns it lowercase; rejects anything else.
-create or replace function upload_scheduler.normalize_weekday(p_day text)
+create or replace function upload_scheduler_private.normalize_weekday(p_day text)
 returns text
 language plpgsql
 immutable
@@ -17,5 +17,5 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.normalize_weekday(text) is
+comment on function upload_scheduler_private.normalize_weekday(text) is
   E'Returns the weekday lowercase (''Monday'' -> ''monday''); raises UPDAY for anything that is not an English weekday.';

@@ -1,5 +1,5 @@
 -- PostgreSQL also accepts abbreviations and POSIX offsets in AT TIME ZONE; the scheduler wants IANA names only.
-create or replace function upload_scheduler.assert_known_time_zone(p_time_zone text)
+create or replace function upload_scheduler_private.assert_known_time_zone(p_time_zone text)
 returns text
 language plpgsql
 stable
@@ -15,5 +15,5 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.assert_known_time_zone(text) is
+comment on function upload_scheduler_private.assert_known_time_zone(text) is
   E'Returns the time zone name when it is a known IANA name (pg_timezone_names); raises UPTZN otherwise.';

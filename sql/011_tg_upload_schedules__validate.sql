@@ -1,5 +1,5 @@
 -- Validates a slot, stores its weekday lowercase, and refuses overlaps with the user's other active slots.
-create or replace function upload_scheduler.tg_upload_schedules__validate()
+create or replace function upload_scheduler_private.tg_upload_schedules__validate()
 returns trigger
 language plpgsql
 set search_path = pg_catalog
@@ -7,7 +7,7 @@ as $$
 declare
   v_other public.upload_schedules;
 begin
-  new.day := upload_scheduler.normalize_weekday(new.day);
+  new.day := upload_scheduler_private.normalize_weekday(new.day);
 
   if new.start_time >= new.end_time then
     raise exception 'Slot %-% on % ends before it starts: start_time must be before end_time.',
@@ -52,10 +52,10 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.tg_upload_schedules__validate() is
+comment on function upload_scheduler_private.tg_upload_schedules__validate() is
   E'Trigger: stores day lowercase and rejects an unknown weekday (UPDAY), start_time >= end_time (UPTIM), negative max_uploads (UPQTA) and overlapping active slots of one user (UPOVL).';
 
 drop trigger if exists tg_upload_schedules__validate on public.upload_schedules;
 create trigger tg_upload_schedules__validate
   before insert or update on public.upload_schedules
-  for each row execute function upload_scheduler.tg_upload_schedules__validate();
+  for each row execute function upload_scheduler_private.tg_upload_schedules__validate();

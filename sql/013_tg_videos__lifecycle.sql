@@ -1,6 +1,6 @@
 -- Statement-level, so a tick that claims ten thousand videos pays for one check and one
 -- counter update per statement, not per row.
-create or replace function upload_scheduler.tg_videos__lifecycle()
+create or replace function upload_scheduler_private.tg_videos__lifecycle()
 returns trigger
 language plpgsql
 set search_path = pg_catalog
@@ -88,23 +88,23 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.tg_videos__lifecycle() is
+comment on function upload_scheduler_private.tg_videos__lifecycle() is
   E'Trigger: rejects unknown statuses and moves off the lifecycle (UPSTS), and keeps upload_scheduler.slot_day_counts in step with the videos counted against each slot and date.';
 
 drop trigger if exists tg_videos__lifecycle_insert on public.videos;
 create trigger tg_videos__lifecycle_insert
   after insert on public.videos
   referencing new table as new_rows
-  for each statement execute function upload_scheduler.tg_videos__lifecycle();
+  for each statement execute function upload_scheduler_private.tg_videos__lifecycle();
 
 drop trigger if exists tg_videos__lifecycle_update on public.videos;
 create trigger tg_videos__lifecycle_update
   after update on public.videos
   referencing old table as old_rows new table as new_rows
-  for each statement execute function upload_scheduler.tg_videos__lifecycle();
+  for each statement execute function upload_scheduler_private.tg_videos__lifecycle();
 
 drop trigger if exists tg_videos__lifecycle_delete on public.videos;
 create trigger tg_videos__lifecycle_delete
   after delete on public.videos
   referencing old table as old_rows
-  for each statement execute function upload_scheduler.tg_videos__lifecycle();
+  for each statement execute function upload_scheduler_private.tg_videos__lifecycle();

@@ -10,9 +10,9 @@ as $$
 declare
   v_local timestamp;
 begin
-  v_local := p_now at time zone upload_scheduler.assert_known_time_zone(p_time_zone);
+  v_local := p_now at time zone upload_scheduler_private.assert_known_time_zone(p_time_zone);
   return query
-    select v_local, v_local::date, upload_scheduler.weekday_name(v_local), v_local::time, p_time_zone;
+    select v_local, v_local::date, upload_scheduler_private.weekday_name(v_local), v_local::time, p_time_zone;
 end;
 $$;
 

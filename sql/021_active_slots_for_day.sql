@@ -7,7 +7,7 @@ as $$
   select s.*
   from public.upload_schedules s
   where s.user_id = p_user_id
-    and s.day = upload_scheduler.normalize_weekday(p_day)
+    and s.day = upload_scheduler_private.normalize_weekday(p_day)
     and s.is_active
   order by s.start_time
 $$;

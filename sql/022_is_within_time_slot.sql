@@ -10,7 +10,7 @@ as $$
 declare
   v_result boolean;
 begin
-  select s.day = upload_scheduler.weekday_name(l.local_ts)
+  select s.day = upload_scheduler_private.weekday_name(l.local_ts)
          and date_trunc('second', l.local_ts)::time between s.start_time and s.end_time
     into v_result
   from public.upload_schedules s

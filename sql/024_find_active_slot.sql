@@ -24,7 +24,7 @@ begin
   left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = v_local::date
   where s.user_id = p_user_id
     and s.is_active
-    and s.day = upload_scheduler.weekday_name(v_local)
+    and s.day = upload_scheduler_private.weekday_name(v_local)
     and date_trunc('second', v_local)::time between s.start_time and s.end_time
     and coalesce(c.used, 0) < s.max_uploads
   order by s.start_time

@@ -18,7 +18,7 @@ as $$
   with zones as materialized (
     select z.time_zone,
            (p_now at time zone z.time_zone)::date as local_date,
-           upload_scheduler.weekday_name(p_now at time zone z.time_zone) as day,
+           upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
            date_trunc('second', p_now at time zone z.time_zone)::time as local_time
     from (select distinct u.time_zone from public.users u) z
   )

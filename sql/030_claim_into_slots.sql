@@ -3,7 +3,7 @@
 -- on one date are serialised and read the latest count; videos are taken with SKIP LOCKED
 -- so racing callers take different ones. The counters are then raised by the statement
 -- trigger on public.videos, in the same transaction.
-create or replace function upload_scheduler.claim_into_slots(
+create or replace function upload_scheduler_private.claim_into_slots(
   p_slot_ids uuid[],
   p_local_dates date[],
   p_limit integer default null,
@@ -63,5 +63,5 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.claim_into_slots(uuid[], date[], integer, timestamptz) is
+comment on function upload_scheduler_private.claim_into_slots(uuid[], date[], integer, timestamptz) is
   E'Internal: claims, for each (slot, local date) given, the slot owner''s oldest initiate videos up to the room left, at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';

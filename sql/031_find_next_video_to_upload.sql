@@ -18,7 +18,7 @@ begin
   left join public.upload_schedules s
     on s.user_id = u.id
    and s.is_active
-   and s.day = upload_scheduler.weekday_name(p_now at time zone u.time_zone)
+   and s.day = upload_scheduler_private.weekday_name(p_now at time zone u.time_zone)
    and date_trunc('second', p_now at time zone u.time_zone)::time between s.start_time and s.end_time
   where u.id = p_user_id
   limit 1;
@@ -31,7 +31,7 @@ begin
 
   if v_slot_id is not null then
     return query
-      select * from upload_scheduler.claim_into_slots(array[v_slot_id], array[v_local_date], 1, p_now);
+      select * from upload_scheduler_private.claim_into_slots(array[v_slot_id], array[v_local_date], 1, p_now);
   end if;
 end;
 $$;

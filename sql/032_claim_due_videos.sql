@@ -25,7 +25,7 @@ begin
     and exists (select 1 from public.videos v where v.user_id = o.user_id and v.status = 'initiate');
 
   return query
-    select * from upload_scheduler.claim_into_slots(v_slot_ids, v_local_dates, p_limit, p_now);
+    select * from upload_scheduler_private.claim_into_slots(v_slot_ids, v_local_dates, p_limit, p_now);
 end;
 $$;
 

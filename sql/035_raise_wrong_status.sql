@@ -1,5 +1,5 @@
 -- The one error of every function that needs a video in a given state.
-create or replace function upload_scheduler.raise_wrong_status(
+create or replace function upload_scheduler_private.raise_wrong_status(
   p_video_id uuid,
   p_expected text,
   p_function text
@@ -30,5 +30,5 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.raise_wrong_status(uuid, text, text) is
+comment on function upload_scheduler_private.raise_wrong_status(uuid, text, text) is
   E'Internal: raises UPNVD when the video does not exist, or UPSTS naming its status and the status p_function needed.';

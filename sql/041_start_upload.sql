@@ -16,7 +16,7 @@ begin
   returning v.* into v_video;
 
   if not found then
-    perform upload_scheduler.raise_wrong_status(p_video_id, 'pending', 'start_upload');
+    perform upload_scheduler_private.raise_wrong_status(p_video_id, 'pending', 'start_upload');
   end if;
   return v_video;
 end;

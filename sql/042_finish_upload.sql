@@ -27,7 +27,7 @@ begin
   returning v.* into v_video;
 
   if not found then
-    perform upload_scheduler.raise_wrong_status(p_video_id, 'uploading', 'finish_upload');
+    perform upload_scheduler_private.raise_wrong_status(p_video_id, 'uploading', 'finish_upload');
   end if;
   return v_video;
 end;

@@ -15,7 +15,7 @@ begin
   returning v.* into v_video;
 
   if not found then
-    perform upload_scheduler.raise_wrong_status(p_video_id, 'failed', 'retry_video');
+    perform upload_scheduler_private.raise_wrong_status(p_video_id, 'failed', 'retry_video');
   end if;
   return v_video;
 end;

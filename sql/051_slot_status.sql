@@ -29,7 +29,7 @@ as $$
   from public.upload_schedules s
   join public.users u on u.id = s.user_id
   cross join lateral (
-    select upload_scheduler.weekday_name(p_now at time zone u.time_zone) as day,
+    select upload_scheduler_private.weekday_name(p_now at time zone u.time_zone) as day,
            (p_now at time zone u.time_zone)::date as local_date,
            date_trunc('second', p_now at time zone u.time_zone)::time as local_time
   ) l

@@ -39,7 +39,7 @@ t.test("every function is documented, pins its search_path, and has the contract
   const functions = await db.q(`
     select p.proname, pg_get_function_identity_arguments(p.oid) as args,
            obj_description(p.oid, 'pg_proc') as comment, p.proconfig
-    from pg_proc p where p.pronamespace = 'upload_scheduler'::regnamespace`);
+    from pg_proc p where p.pronamespace in ('upload_scheduler'::regnamespace, 'upload_scheduler_private'::regnamespace)`);
   for (const f of functions) {
     t.ok(f.comment, `${f.proname} has a COMMENT`);
     t.ok((f.proconfig ?? []).some((c: string) => c.startsWith("search_path=")), `${f.proname} pins search_path`);
