@@ -27,15 +27,19 @@ begin
 
   select coalesce(jsonb_agg(jsonb_build_object(
            'video_id', c.id, 'user_id', c.user_id, 'slot_id', c.slot_id, 'slot_date', c.slot_date,
-           'attempt', c.attempts + 1)), '[]')
+           'attempt', c.attempts + 1) order by c.created_at, c.id), '[]')
     into v_claimed
   from upload_scheduler.claim_due_videos(p_now, p_limit) c;
 
+  -- Graphile Worker takes jobs by run_at: a microsecond apart, the oldest video's upload starts first.
+  -- run_at is the real clock (now()), not p_now: jobs are for the worker running today.
   -- max_attempts 1: retries are the scheduler's policy (retry_failed_videos), not the queue's.
   if jsonb_array_length(v_claimed) > 0 then
     perform graphile_worker.add_jobs(array(
-      select row('upload_video', json_build_object('video_id', x->>'video_id'), null, null, 1, null, null, null)::graphile_worker.job_spec
-      from jsonb_array_elements(v_claimed) x));
+      select row('upload_video', json_build_object('video_id', x->>'video_id'), null,
+                 now() + x.n * interval '1 microsecond', 1, null, null, null)::graphile_worker.job_spec
+      from jsonb_array_elements(v_claimed) with ordinality as x (x, n)
+      order by x.n));
   end if;
 
   return query select v_interrupted, v_retried, v_stale, v_claimed;

@@ -1,0 +1,132 @@
+// UploadSchedulerService: the SQL API as typed methods, over real PostgreSQL.
+import t from "tap";
+import { DateTime } from "luxon";
+import pg from "pg";
+import { UploadSchedulerService, SchedulerError } from "../src/index.js";
+import { testDatabase } from "./fixtures/db.js";
+import { addSlot, addUser, designNoteMonday, queueVideos } from "./fixtures/scenario.js";
+
+const monday = (time: string, zone = "Asia/Kolkata") => DateTime.fromISO(`2026-11-30T${time}`, { zone });
+
+t.test("every function of schema upload_scheduler has a method, and every method's function exists", async (t) => {
+  const db = await testDatabase(t);
+  const rows = await db.q("select distinct proname from pg_proc where pronamespace = 'upload_scheduler'::regnamespace order by 1");
+  t.same(rows.map((r) => r.proname), Object.keys(UploadSchedulerService.SQL_FUNCTIONS).sort());
+  for (const method of Object.values(UploadSchedulerService.SQL_FUNCTIONS)) {
+    t.type((UploadSchedulerService.prototype as any)[method], "function", `${method} is a method`);
+  }
+});
+
+t.test("the design note's service functions, typed, through a whole Monday", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const user = await addUser(db);
+  const { morning, afternoon } = await designNoteMonday(db, user);
+  const [oldest, second] = await queueVideos(db, user, 3);
+
+  const time = await service.getCurrentTimeInfo(undefined, monday("09:15"));
+  t.equal(time.day, "monday");
+  t.equal(time.localDate, "2026-11-30");
+  t.equal(time.localTime, "09:15:00");
+  t.equal(time.timeZone, "Asia/Kolkata");
+  t.ok(time.localTimestamp.equals(monday("09:15")), "localTimestamp is the instant, in the zone");
+  const [sql] = await db.q("select local_timestamp::text, local_time::text from upload_scheduler.current_time_info('Asia/Kolkata', $1)", [monday("09:15").toISO()]);
+  t.equal(time.localTimestamp.toFormat("yyyy-MM-dd HH:mm:ss"), sql.local_timestamp, "the same values as current_time_info");
+
+  const slots = await service.getActiveSlotsForDay(user, "Monday");
+  t.same(slots.map((s) => [s.id, s.slotName, s.startTime, s.endTime, s.maxUploads]), [
+    [morning, "morning", "09:00:00", "11:59:59", 1],
+    [afternoon, "afternoon", "12:00:00", "17:59:59", 1],
+  ]);
+  t.equal(await service.isWithinTimeSlot(morning, monday("11:59:59")), true);
+  t.equal(await service.isWithinTimeSlot(morning, monday("12:00:00").toJSDate()), false, "a JS Date works as now too");
+  t.equal((await service.findActiveSlot(user, monday("09:15")))?.id, morning);
+
+  const video = await service.findNextVideoToUpload(user, monday("09:15"));
+  t.equal(video?.id, oldest);
+  t.equal(video?.status, "pending");
+  t.equal(video?.slotDate, "2026-11-30");
+  t.equal(video?.claimedAt?.zoneName, "Asia/Kolkata", "timestamps come back in the user's zone");
+  t.equal(video?.claimedAt?.toFormat("HH:mm"), "09:15");
+  t.equal(await service.getUploadCountForSlot(morning, monday("10:00")), 1);
+  t.equal(await service.findActiveSlot(user, monday("10:00")), null, "a full slot is not active");
+  t.equal(await service.findNextVideoToUpload(user, monday("10:00")), null);
+
+  const started = await service.startUpload(oldest!, monday("09:16"));
+  t.equal(started.status, "uploading");
+  t.equal(started.attempts, 1);
+  const failed = await service.finishUpload(oldest!, false, "platform down", monday("09:20"));
+  t.equal(failed.lastError, "platform down");
+  t.equal(await service.getUploadCountForSlot(morning, monday("10:00")), 0, "the failed upload gave its place back");
+
+  t.equal(await service.retryFailedVideos("30 minutes", 3, monday("09:49")), 0);
+  t.equal(await service.retryFailedVideos("30 minutes", 3, monday("09:50")), 1);
+  const preview = await service.previewTick(monday("10:00"));
+  t.same(preview.map((p) => [p.slotId, p.room, p.wouldClaim]), [[morning, 1, [oldest]]]);
+  const claimed = await service.claimDueVideos({ now: monday("10:00") });
+  t.same(claimed.map((v) => v.id), [oldest]);
+  t.equal(await service.resetStalePendingVideos("30 minutes", monday("10:31")), 1, "unstarted for 31 minutes: stale");
+
+  const open = await service.getOpenSlots(monday("12:30"));
+  t.same(open.map((o) => [o.slotId, o.used, o.maxUploads]), [[afternoon, 0, 1]]);
+  const status = await service.getSlotStatus(user, monday("12:30"));
+  t.same(status.map((s) => [s.slotName, s.isOpenNow, s.roomToday]), [["morning", false, 1], ["afternoon", true, 1]]);
+
+  const next = await service.findNextVideoToUpload(user, monday("12:30"));
+  await service.startUpload(next!.id, monday("12:31"));
+  t.equal(await service.failInterruptedUploads("35 minutes", monday("13:07")), 1);
+  const retried = await service.retryVideo(next!.id);
+  t.equal(retried.status, "initiate");
+  t.equal(retried.lastError?.startsWith("upload interrupted"), true);
+  t.ok(second);
+});
+
+t.test("a user in another zone gets DateTimes in that zone", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const user = await addUser(db, "America/Los_Angeles");
+  await addSlot(db, user, { day: "monday", start: "08:00", end: "10:00", max: 1 });
+  await queueVideos(db, user, 1);
+  const now = DateTime.fromISO("2026-11-30T08:30", { zone: "America/Los_Angeles" });
+  const video = await service.findNextVideoToUpload(user, now);
+  t.equal(video?.timeZone, "America/Los_Angeles");
+  t.equal(video?.claimedAt?.zoneName, "America/Los_Angeles");
+  t.equal(video?.claimedAt?.toFormat("yyyy-MM-dd HH:mm"), "2026-11-30 08:30");
+  t.equal(video?.createdAt.zoneName, "America/Los_Angeles");
+});
+
+t.test("database errors arrive as SchedulerError: bad input, wrong state and lost connection told apart", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const user = await addUser(db);
+  const [video] = await queueVideos(db, user, 1);
+
+  const bad = await service.getActiveSlotsForDay(user, "Caturday").catch((e) => e);
+  t.type(bad, SchedulerError);
+  t.match(bad, { kind: "input", code: "UPDAY", message: /Caturday/, hint: /English weekday/ });
+  t.equal(bad.isInputError, true);
+  const zone = await service.getCurrentTimeInfo("Mars/Olympus").catch((e) => e);
+  t.match(zone, { kind: "input", code: "UPTZN" });
+  const state = await service.finishUpload(video!, true).catch((e) => e);
+  t.match(state, { kind: "state", code: "UPSTS", detail: /lifecycle/, hint: String });
+
+  const nowhere = new UploadSchedulerService(new pg.Pool({ connectionString: "postgres://nobody@127.0.0.1:1/none", connectionTimeoutMillis: 2000 }));
+  const lost = await nowhere.getCurrentTimeInfo().catch((e) => e);
+  t.type(lost, SchedulerError);
+  t.equal(lost.kind, "connection");
+  t.equal(lost.isConnectionError, true);
+  t.equal(lost.isInputError, false);
+});
+
+t.test("a client inside the caller's transaction works too", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  await designNoteMonday(db, user);
+  await queueVideos(db, user, 1);
+  const client = await db.connect();
+  await client.query("begin");
+  const video = await new UploadSchedulerService(client).findNextVideoToUpload(user, monday("09:00"));
+  t.ok(video);
+  await client.query("rollback");
+  t.same(await db.q("select status from videos"), [{ status: "initiate" }], "rolled back with the caller's transaction");
+});
