@@ -6,6 +6,11 @@ stable
 set search_path = pg_catalog
 as $$
 begin
+  -- A zone some user already has was checked when it was stored; pg_timezone_names reads the
+  -- time zone files from disk on every call, which costs milliseconds.
+  if exists (select 1 from public.users u where u.time_zone = p_time_zone) then
+    return p_time_zone;
+  end if;
   if p_time_zone is null or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
     raise exception 'Unknown time zone %.', coalesce(quote_literal(p_time_zone), 'NULL')
       using errcode = 'UPTZN',

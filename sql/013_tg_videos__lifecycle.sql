@@ -4,6 +4,10 @@ create or replace function upload_scheduler_private.tg_videos__lifecycle()
 returns trigger
 language plpgsql
 set search_path = pg_catalog
+-- The claim turns hash and merge joins off for itself; this trigger runs inside it and needs
+-- them to pair old and new rows in linear time.
+set enable_hashjoin = on
+set enable_mergejoin = on
 as $$
 declare
   v_bad record;
@@ -14,22 +18,23 @@ begin
   if tg_op = 'INSERT' then
     select n.id, n.status into v_bad
     from new_rows n
-    where n.status not in ('initiate', 'pending', 'uploading', 'success', 'failed')
-    limit 1;
+    where n.status not in ('initiate', 'pending', 'uploading', 'success', 'failed');
     if found then
       raise exception 'Unknown video status % for video %.', quote_literal(v_bad.status), v_bad.id
         using errcode = 'UPSTS',
               hint = 'A video''s status is one of initiate, pending, uploading, success, failed; leave it out to queue the video as initiate.';
     end if;
   elsif tg_op = 'UPDATE' then
+    -- No LIMIT: with one, the planner hopes to find a bad row early and nested-loops over both
+    -- transition tables, quadratic in the rows changed when (as usual) there is none.
+    -- SELECT INTO keeps the first row anyway.
     select o.id, o.status as old_status, n.status as new_status into v_bad
     from old_rows o
     join new_rows n on n.id = o.id
     where o.status <> n.status
       and (o.status, n.status) not in (
         ('initiate', 'pending'), ('pending', 'uploading'), ('uploading', 'success'), ('uploading', 'failed'),
-        ('pending', 'initiate'), ('failed', 'initiate'))
-    limit 1;
+        ('pending', 'initiate'), ('failed', 'initiate'));
     if found then
       raise exception 'Video % cannot move from % to %.', v_bad.id, quote_literal(v_bad.old_status), quote_literal(v_bad.new_status)
         using errcode = 'UPSTS',
@@ -47,6 +52,10 @@ begin
   -- Keep slot_day_counts equal to the videos counted against each slot and date:
   -- -1 for each old row that counted, +1 for each new row that counts.
   -- (Transition tables exist only for their own event, hence one query per event.)
+  -- upload_scheduler_private.claim_into_slots raises the counters in its own statement.
+  if current_setting('upload_scheduler.claim_counts_itself', true) = 'on' then
+    return null;
+  end if;
   if tg_op = 'INSERT' then
     select array_agg(n.slot_id), array_agg(n.slot_date), array_agg(1)
       into v_slot_ids, v_dates, v_deltas

@@ -1,5 +1,5 @@
--- Local time is computed once per distinct time zone, then slots are found through
--- upload_schedules_open_idx (day, start_time), so the cost follows the open slots, not all slots.
+-- Local time is computed once per distinct time zone; then each user of that zone
+-- (users_time_zone_idx) costs one probe of upload_schedules_user_day_idx.
 create or replace function upload_scheduler.open_slots(p_now timestamptz default now())
 returns table (
   slot_id uuid,
@@ -14,6 +14,10 @@ returns table (
 language sql
 stable
 set search_path = pg_catalog
+-- Index lookups only (see the comment above): the cost follows the open slots and the claims,
+-- never the size of videos or slot_day_counts, which grow every day.
+set enable_hashjoin = off
+set enable_mergejoin = off
 as $$
   with zones as materialized (
     select z.time_zone,
@@ -22,15 +26,19 @@ as $$
            date_trunc('second', p_now at time zone z.time_zone)::time as local_time
     from (select distinct u.time_zone from public.users u) z
   )
-  select s.id, s.user_id, s.slot_name, z.time_zone, z.local_date, z.local_time, s.max_uploads, coalesce(c.used, 0)
+  select s.id, u.id, s.slot_name, z.time_zone, z.local_date, z.local_time, s.max_uploads, coalesce(c.used, 0)
   from zones z
-  join public.upload_schedules s
-    on s.is_active
-   and s.day = z.day
-   and s.start_time <= z.local_time
-   and s.end_time >= z.local_time
-  join public.users u on u.id = s.user_id and u.time_zone = z.time_zone
+  join public.users u on u.time_zone = z.time_zone
+  -- Slots of one user do not overlap: the one that started last before now is the only candidate.
+  cross join lateral (
+    select s.id, s.slot_name, s.max_uploads, s.end_time
+    from public.upload_schedules s
+    where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time <= z.local_time
+    order by s.start_time desc
+    limit 1
+  ) s
   left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = z.local_date
+  where s.end_time >= z.local_time
 $$;
 
 comment on function upload_scheduler.open_slots(timestamptz) is

@@ -1,8 +1,7 @@
 -- The claim itself, shared by find_next_video_to_upload and claim_due_videos.
 -- Each slot's counter row is locked (waiting, never skipping) so that claims into one slot
 -- on one date are serialised and read the latest count; videos are taken with SKIP LOCKED
--- so racing callers take different ones. The counters are then raised by the statement
--- trigger on public.videos, in the same transaction.
+-- so racing callers take different ones. The same statement raises the counters.
 create or replace function upload_scheduler_private.claim_into_slots(
   p_slot_ids uuid[],
   p_local_dates date[],
@@ -13,6 +12,10 @@ returns setof public.videos
 language plpgsql
 volatile
 set search_path = pg_catalog
+-- Index lookups only (see the comment above): the cost follows the open slots and the claims,
+-- never the size of videos or slot_day_counts, which grow every day.
+set enable_hashjoin = off
+set enable_mergejoin = off
 as $$
 begin
   if p_slot_ids is null or cardinality(p_slot_ids) = 0 then
@@ -27,6 +30,9 @@ begin
   on conflict do nothing;
 
   -- A new statement, so a new snapshot: counter rows inserted just now (by anyone) are seen.
+  -- The claim raises the counters itself, in the same statement; the flag tells the
+  -- statement trigger on videos not to count these moves a second time.
+  perform set_config('upload_scheduler.claim_counts_itself', 'on', true);
   return query
   with slot_room as (
     select c.slot_id, c.local_date, s.user_id, greatest(s.max_uploads - c.used, 0) as room
@@ -49,17 +55,27 @@ begin
       for update skip locked
     ) w
     limit p_limit
+  ),
+  claimed as (
+    update public.videos v
+    set status = 'pending',
+        slot_id = p.slot_id,
+        slot_date = p.local_date,
+        claimed_at = p_now,
+        started_at = null,
+        finished_at = null
+    from picked p
+    where v.id = p.id
+    returning v.*
+  ),
+  counted as (
+    update upload_scheduler.slot_day_counts c
+    set used = c.used + n.claims
+    from (select p.slot_id, p.local_date, count(*)::int as claims from picked p group by 1, 2) n
+    where c.slot_id = n.slot_id and c.local_date = n.local_date
   )
-  update public.videos v
-  set status = 'pending',
-      slot_id = p.slot_id,
-      slot_date = p.local_date,
-      claimed_at = p_now,
-      started_at = null,
-      finished_at = null
-  from picked p
-  where v.id = p.id
-  returning v.*;
+  select * from claimed;
+  perform set_config('upload_scheduler.claim_counts_itself', '', true);
 end;
 $$;
 
