@@ -1,0 +1,45 @@
+import pg from "pg";
+
+/** Time zones the benchmark's users are spread over (the tick computes local time once per zone). */
+export const ZONES = ["Asia/Kolkata", "UTC", "America/New_York", "Asia/Tokyo", "Europe/Berlin"];
+
+/**
+ * U users, each with 3 slots a day covering the whole day, 7 days a week (so every instant
+ * falls inside a slot for every user), one upload per slot; V initiate videos spread evenly
+ * over the users, oldest first in a fixed order.
+ */
+export async function generate(db: pg.Client, users: number, videos: number): Promise<void> {
+  await db.query(
+    `insert into users (id, time_zone)
+     select ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, ($2::text[])[1 + g % cardinality($2::text[])]
+     from generate_series(1, $1) g`,
+    [users, ZONES],
+  );
+  // These slots are disjoint by construction; the per-row validation trigger (overlap check
+  // and user lock) is switched off for the bulk load alone, where it would dominate the set-up.
+  await db.query("alter table upload_schedules disable trigger tg_upload_schedules__validate");
+  await db.query(
+    `insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
+     select u.id, d.day, s.start_time, s.end_time, 1, s.name
+     from users u
+     cross join unnest(array['monday','tuesday','wednesday','thursday','friday','saturday','sunday']) as d(day)
+     cross join (values ('00:00:00'::time, '07:59:59'::time, 'night'), ('08:00:00', '15:59:59', 'day'), ('16:00:00', '23:59:59', 'evening'))
+       as s(start_time, end_time, name)`,
+  );
+  await db.query("alter table upload_schedules enable trigger tg_upload_schedules__validate");
+  await db.query(
+    `insert into videos (user_id, title, created_at)
+     select ('00000000-0000-4000-8000-' || lpad(to_hex(1 + g % $1), 12, '0'))::uuid, 'video ' || g,
+            timestamptz '2026-01-01 00:00Z' + g * interval '1 second'
+     from generate_series(0, $2 - 1) g`,
+    [users, videos],
+  );
+  await db.query("vacuum analyze users, upload_schedules, videos");
+}
+
+/** Puts every claimed video back, as if no tick had run; not timed. */
+export async function reset(db: pg.Client): Promise<void> {
+  await db.query("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where status = 'pending'");
+  await db.query("delete from upload_scheduler.slot_day_counts");
+  await db.query("vacuum analyze videos, upload_scheduler.slot_day_counts");
+}

@@ -1,0 +1,323 @@
+/**
+ * npm run bench [-- --quick] [-- --json FILE]
+ *
+ * Measures, in one run on throw-away databases of DATABASE_URL's server, the tick
+ * (claim_due_videos for every user) beside the design note's per-user loop from Node and the
+ * bare set-based claim; the single claim (find_next_video_to_upload) beside the bare
+ * SKIP LOCKED claim at 1-8 connections; graphile-worker's own job throughput; and how the
+ * tick scales with users and videos. Prints one table; --json writes the figures.
+ */
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import pg from "pg";
+import { DateTime } from "luxon";
+import { run, runMigrations, Logger } from "graphile-worker";
+import { migrateDatabase } from "../src/db/migrate.js";
+import { generate, reset } from "./data.js";
+import { median, percentile, round, timed } from "./stats.js";
+
+const args = process.argv.slice(2);
+const QUICK = args.includes("--quick");
+const JSON_FILE = args.includes("--json") ? args[args.indexOf("--json") + 1] : undefined;
+const U = QUICK ? 2_000 : 10_000;
+const V = QUICK ? 100_000 : 1_000_000;
+const RUNS = 5;
+const CLAIM_SECONDS = QUICK ? 1.5 : 4;
+const CONCURRENCY = [1, 2, 4, 8];
+const GW_JOBS = 20_000;
+const UPLOAD_CONCURRENCY = Number(process.env.UPLOAD_CONCURRENCY ?? 4);
+// Monday 2026-11-30 10:00 UTC: inside a slot for every user, in every zone.
+const P_NOW = "2026-11-30T10:00:00Z";
+
+const server = process.env.DATABASE_URL;
+if (!server) throw new Error("DATABASE_URL is unset: run `npm run bench`, which provides one");
+const quietLogger = new Logger(() => () => {});
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function urlFor(name: string) {
+  const url = new URL(server!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>) {
+  const c = new pg.Client({ connectionString: server });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A migrated throw-away database holding U users and V videos; dropped by the returned function. */
+async function dataset(users: number, videos: number) {
+  const name = `upsched_bench_${randomBytes(5).toString("hex")}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const url = urlFor(name);
+  await migrateDatabase(url);
+  await runMigrations({ connectionString: url, logger: quietLogger });
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const gen = await timed(() => generate(db, users, videos));
+  log(`data: ${users} users, ${users * 21} slots, ${videos} videos in ${round(gen.ms / 1000)} s`);
+  return {
+    url,
+    db,
+    drop: async () => {
+      await db.end();
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+/** Median of RUNS timings of fn, with `between` (untimed) before each run and one warm-up. */
+async function medianOf(db: pg.Client, fn: () => Promise<number>, between: () => Promise<void>) {
+  const times: number[] = [];
+  let count = 0;
+  for (let i = 0; i <= RUNS; i++) {
+    await between();
+    const t = await timed(fn);
+    if (i > 0) times.push(t.ms);
+    count = t.value;
+  }
+  return { ms: median(times), count };
+}
+
+async function tick(db: pg.Client) {
+  return medianOf(
+    db,
+    async () => (await db.query("select count(*)::int as n from upload_scheduler.claim_due_videos($1)", [P_NOW])).rows[0].n,
+    () => reset(db),
+  );
+}
+
+/** The design note's UploadSchedulerService, from Node, one user at a time, one query per step. */
+async function naive(db: pg.Client) {
+  await reset(db);
+  const { rows: users } = await db.query("select id, time_zone from users order by id");
+  const t = await timed(async () => {
+    let claimed = 0;
+    for (const user of users) {
+      const now = DateTime.fromISO(P_NOW, { zone: user.time_zone }); // getCurrentTimeInfo()
+      const day = now.toFormat("cccc").toLowerCase();
+      const time = now.toFormat("HH:mm:ss");
+      const { rows: slots } = await db.query( // getActiveSlotsForDay(day)
+        "select id, start_time, end_time, max_uploads from upload_schedules where user_id = $1 and day = $2 and is_active order by start_time",
+        [user.id, day],
+      );
+      const slot = slots.find((s) => s.start_time <= time && time <= s.end_time); // isWithinTimeSlot()
+      if (!slot) continue;
+      const { rows: [count] } = await db.query( // getUploadCountForSlot()
+        "select count(*)::int as n from videos where slot_id = $1 and slot_date = $2 and status in ('pending', 'uploading', 'success')",
+        [slot.id, now.toISODate()],
+      );
+      if (count.n >= slot.max_uploads) continue; // findActiveSlot()
+      const { rows: [video] } = await db.query( // findNextVideoToUpload(): select, then lock by update
+        "select id from videos where user_id = $1 and status = 'initiate' order by created_at, id limit 1",
+        [user.id],
+      );
+      if (!video) continue;
+      const { rowCount } = await db.query(
+        "update videos set status = 'pending', slot_id = $2, slot_date = $3, claimed_at = $4 where id = $1 and status = 'initiate'",
+        [video.id, slot.id, now.toISODate(), P_NOW],
+      );
+      claimed += rowCount ?? 0;
+    }
+    return claimed;
+  });
+  return { ms: t.ms, count: t.value };
+}
+
+/** The bare set-based claim: each user's oldest video, LATERAL + SKIP LOCKED, no slots or quotas. */
+async function batchLimit(db: pg.Client) {
+  return medianOf(
+    db,
+    async () =>
+      (
+        await db.query(`
+          with picked as (
+            select w.id from users u
+            cross join lateral (
+              select v.id from videos v where v.user_id = u.id and v.status = 'initiate'
+              order by v.created_at, v.id limit 1 for update skip locked
+            ) w
+          )
+          update videos v set status = 'pending', claimed_at = $1
+          from picked p where v.id = p.id`, [P_NOW])
+      ).rowCount ?? 0,
+    () => reset(db),
+  );
+}
+
+/** Single claims for random users from `clients` connections for CLAIM_SECONDS. */
+async function claimLoad(url: string, userIds: string[], clients: number, sql: string) {
+  const conns = await Promise.all(Array.from({ length: clients }, async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    return c;
+  }));
+  const latencies: number[] = [];
+  let claims = 0;
+  const deadline = performance.now() + CLAIM_SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(conns.map(async (c) => {
+    while (performance.now() < deadline) {
+      const user = userIds[Math.floor(Math.random() * userIds.length)];
+      const t0 = performance.now();
+      const { rowCount } = await c.query({ name: sql.slice(0, 60), text: sql, values: [user, P_NOW] });
+      latencies.push(performance.now() - t0);
+      claims += rowCount ?? 0;
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(conns.map((c) => c.end()));
+  return { perSecond: claims / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), calls: latencies.length, claims };
+}
+
+const CLAIM_SQL = "select id from upload_scheduler.find_next_video_to_upload($1, $2)";
+const LIMIT_SQL = `
+  update videos set status = 'pending', claimed_at = $2
+  where id = (select id from videos where user_id = $1 and status = 'initiate'
+              order by created_at, id limit 1 for update skip locked)
+  returning id`;
+
+/** graphile-worker: enqueue GW_JOBS no-op jobs at once, then time the runner working through them. */
+async function graphileWorkerPeer(url: string) {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  await db.query(
+    `select count(*) from graphile_worker.add_jobs(array(
+       select row('noop', '{}'::json, null, null, 1, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`,
+    [GW_JOBS],
+  );
+  await db.end();
+  let done = 0;
+  let finish!: () => void;
+  const allDone = new Promise<void>((resolve) => (finish = resolve));
+  const started = performance.now();
+  const runner = await run({
+    connectionString: url,
+    concurrency: UPLOAD_CONCURRENCY,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: quietLogger,
+    parsedCronItems: [],
+    taskList: {
+      noop: async () => {
+        if (++done === GW_JOBS) finish();
+      },
+    },
+  });
+  await allDone;
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  return GW_JOBS / seconds;
+}
+
+async function main() {
+  const results: Record<string, number> = {};
+  const rows: Array<[string, string, string]> = [];
+  const { rows: [{ version }] } = await admin((c) => c.query("select current_setting('server_version') as version"));
+
+  // The main data set: U users, V videos.
+  const main = await dataset(U, V);
+  const t = await tick(main.db);
+  log(`tick: ${t.count} claims, median ${round(t.ms)} ms`);
+  const n = await naive(main.db);
+  log(`naive: ${n.count} claims in ${round(n.ms)} ms`);
+  const b = await batchLimit(main.db);
+  log(`batch limit: ${b.count} claims, median ${round(b.ms)} ms`);
+  Object.assign(results, {
+    tick_ms: round(t.ms), tick_claims_per_s: Math.round(t.count / (t.ms / 1000)),
+    naive_ms: round(n.ms), naive_over_tick: round(n.ms / t.ms),
+    batch_limit_ms: round(b.ms), tick_over_batch_limit: round(t.ms / b.ms, 2),
+  });
+  rows.push(
+    ["tick: claim_due_videos, all users", `${round(t.ms)} ms for ${t.count} claims`, `${results.tick_claims_per_s} claims/s`],
+    ["naive: design note's loop from Node", `${round(n.ms)} ms for ${n.count} claims`, `naive/tick = ${results.naive_over_tick}`],
+    ["batch limit: bare LATERAL SKIP LOCKED", `${round(b.ms)} ms for ${b.count} claims`, `tick/batch limit = ${results.tick_over_batch_limit}`],
+  );
+
+  // Single claims: give every slot room, so every call claims.
+  await reset(main.db);
+  await main.db.query("update upload_schedules set max_uploads = 1000000");
+  const { rows: users } = await main.db.query("select id from users");
+  const userIds = users.map((u) => u.id as string);
+  for (const c of CONCURRENCY) {
+    const claim = await claimLoad(main.url, userIds, c, CLAIM_SQL);
+    await reset(main.db);
+    const limit = await claimLoad(main.url, userIds, c, LIMIT_SQL);
+    await reset(main.db);
+    log(`c${c}: claim ${Math.round(claim.perSecond)}/s (p50 ${round(claim.p50, 2)} ms, p99 ${round(claim.p99, 2)} ms), limit ${Math.round(limit.perSecond)}/s`);
+    results[`claim_per_s_c${c}`] = Math.round(claim.perSecond);
+    results[`claim_p50_ms_c${c}`] = round(claim.p50, 2);
+    results[`claim_p99_ms_c${c}`] = round(claim.p99, 2);
+    results[`limit_per_s_c${c}`] = Math.round(limit.perSecond);
+    results[`claim_over_limit_c${c}`] = round(claim.perSecond / limit.perSecond, 2);
+    rows.push([
+      `claim vs limit, ${c} connection${c > 1 ? "s" : ""}`,
+      `${Math.round(claim.perSecond)}/s (p50 ${round(claim.p50, 2)} ms, p99 ${round(claim.p99, 2)} ms)`,
+      `limit ${Math.round(limit.perSecond)}/s, claim/limit = ${results[`claim_over_limit_c${c}`]}`,
+    ]);
+  }
+  const gw = await graphileWorkerPeer(main.url);
+  results.gw_jobs_per_s = Math.round(gw);
+  rows.push([`peer: graphile-worker, ${GW_JOBS} no-op jobs`, `concurrency ${UPLOAD_CONCURRENCY}`, `${results.gw_jobs_per_s} jobs/s`]);
+  await main.drop();
+
+  // Scaling: the tick at other sizes.
+  const scaleV = QUICK ? [10_000, 100_000] : [100_000, 1_000_000];
+  const scaleU = QUICK ? [1_000, U] : [1_000, 10_000, 50_000];
+  const scaling: Array<{ users: number; videos: number; tick_ms: number }> = [];
+  for (const users of scaleU) {
+    const videos = V;
+    const ms = users === U && !QUICK ? t.ms : await tickAt(users, videos);
+    scaling.push({ users, videos, tick_ms: round(ms) });
+  }
+  for (const videos of scaleV) {
+    const users = QUICK ? U : 10_000;
+    const known = scaling.find((s) => s.users === users && s.videos === videos);
+    scaling.push(known ?? { users, videos, tick_ms: round(await tickAt(users, videos)) });
+  }
+  const at = (u: number, v: number) => scaling.find((s) => s.users === u && s.videos === v)?.tick_ms ?? NaN;
+  results.tick_ms_u1k = at(1_000, V);
+  if (!QUICK) results.tick_ms_u50k = at(50_000, V);
+  results.tick_ms_v100k = at(QUICK ? U : 10_000, scaleV[0]!);
+  results.tick_ms_v1m = at(QUICK ? U : 10_000, scaleV[1]!);
+  for (const s of scaling.filter((s, i, all) => all.findIndex((o) => o.users === s.users && o.videos === s.videos) === i)) {
+    rows.push([`scaling: tick at U=${s.users}, V=${s.videos}`, `${s.tick_ms} ms`, `${Math.round(s.users / (s.tick_ms / 1000))} users/s`]);
+  }
+  rows.push([`scaling: V x10 (${scaleV[0]} -> ${scaleV[1]})`, "", `tick time x${round(results.tick_ms_v1m / results.tick_ms_v100k, 2)}`]);
+
+  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), postgres: version, node: process.version };
+  print(rows, machine);
+  if (JSON_FILE) {
+    writeFileSync(JSON_FILE, JSON.stringify({ ...results, quick: QUICK, users: U, videos: V, scaling, machine }, null, 2) + "\n");
+    log(`figures written to ${JSON_FILE}`);
+  }
+}
+
+async function tickAt(users: number, videos: number) {
+  const d = await dataset(users, videos);
+  try {
+    const r = await tick(d.db);
+    log(`tick at U=${users}, V=${videos}: ${round(r.ms)} ms (${r.count} claims)`);
+    return r.ms;
+  } finally {
+    await d.drop();
+  }
+}
+
+function print(rows: Array<[string, string, string]>, machine: Record<string, unknown>) {
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["measure", "result", "comparison"][i]!.length));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
+  console.log(`\nupload scheduler benchmark${QUICK ? " (--quick)" : ""}: U=${U} users, V=${V} videos, median of ${RUNS} runs`);
+  console.log(`machine: ${machine.cores} cores, ${machine.cpu}, ${machine.memory_gb} GiB, PostgreSQL ${machine.postgres}, Node ${machine.node}\n`);
+  console.log(line(["measure", "result", "comparison"]));
+  console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+await main();
