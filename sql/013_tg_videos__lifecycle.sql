@@ -15,6 +15,12 @@ declare
   v_dates date[];
   v_deltas int[];
 begin
+  -- The claim (upload_scheduler_private.claim_into_slots) moves only initiate -> pending and
+  -- raises the counters in its own statement; it says so with this transaction-local flag.
+  if current_setting('upload_scheduler.claim_counts_itself', true) = 'on' then
+    return null;
+  end if;
+
   if tg_op = 'INSERT' then
     select n.id, n.status into v_bad
     from new_rows n
@@ -52,10 +58,6 @@ begin
   -- Keep slot_day_counts equal to the videos counted against each slot and date:
   -- -1 for each old row that counted, +1 for each new row that counts.
   -- (Transition tables exist only for their own event, hence one query per event.)
-  -- upload_scheduler_private.claim_into_slots raises the counters in its own statement.
-  if current_setting('upload_scheduler.claim_counts_itself', true) = 'on' then
-    return null;
-  end if;
   if tg_op = 'INSERT' then
     select array_agg(n.slot_id), array_agg(n.slot_date), array_agg(1)
       into v_slot_ids, v_dates, v_deltas

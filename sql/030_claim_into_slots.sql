@@ -2,9 +2,14 @@
 -- Each slot's counter row is locked (waiting, never skipping) so that claims into one slot
 -- on one date are serialised and read the latest count; videos are taken with SKIP LOCKED
 -- so racing callers take different ones. The same statement raises the counters.
+-- The caller has just read each slot's owner and max_uploads; they come in as arrays.
+drop function if exists upload_scheduler_private.claim_into_slots(uuid[], date[], integer, timestamptz);
+
 create or replace function upload_scheduler_private.claim_into_slots(
   p_slot_ids uuid[],
   p_local_dates date[],
+  p_user_ids uuid[],
+  p_max_uploads integer[],
   p_limit integer default null,
   p_now timestamptz default now()
 )
@@ -16,6 +21,8 @@ set search_path = pg_catalog
 -- never the size of videos or slot_day_counts, which grow every day.
 set enable_hashjoin = off
 set enable_mergejoin = off
+-- Planned once per session: a custom plan for every call costs more than the claim itself.
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   if p_slot_ids is null or cardinality(p_slot_ids) = 0 then
@@ -23,9 +30,12 @@ begin
   end if;
 
   -- The first claim of a slot on a date creates its counter row.
+  -- (Looked up first: for a row that exists, a probe is cheaper than a speculative insert.)
   insert into upload_scheduler.slot_day_counts (slot_id, local_date)
   select o.slot_id, o.local_date
   from unnest(p_slot_ids, p_local_dates) as o (slot_id, local_date)
+  where not exists (
+    select 1 from upload_scheduler.slot_day_counts c where c.slot_id = o.slot_id and c.local_date = o.local_date)
   order by 1, 2
   on conflict do nothing;
 
@@ -35,11 +45,9 @@ begin
   perform set_config('upload_scheduler.claim_counts_itself', 'on', true);
   return query
   with slot_room as (
-    select c.slot_id, c.local_date, s.user_id, greatest(s.max_uploads - c.used, 0) as room
-    from unnest(p_slot_ids, p_local_dates) as o (slot_id, local_date)
+    select c.slot_id, c.local_date, o.user_id, greatest(o.max_uploads - c.used, 0) as room
+    from unnest(p_slot_ids, p_local_dates, p_user_ids, p_max_uploads) as o (slot_id, local_date, user_id, max_uploads)
     join upload_scheduler.slot_day_counts c on c.slot_id = o.slot_id and c.local_date = o.local_date
-    join public.upload_schedules s on s.id = c.slot_id
-    where s.is_active
     order by c.slot_id, c.local_date
     for update of c
   ),
@@ -79,5 +87,5 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler_private.claim_into_slots(uuid[], date[], integer, timestamptz) is
+comment on function upload_scheduler_private.claim_into_slots(uuid[], date[], uuid[], integer[], integer, timestamptz) is
   E'Internal: claims, for each (slot, local date) given, the slot owner''s oldest initiate videos up to the room left, at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';

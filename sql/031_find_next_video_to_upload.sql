@@ -7,13 +7,16 @@ language plpgsql
 volatile
 rows 1
 set search_path = pg_catalog
+-- Planned once per session: a custom plan for every call costs more than the claim itself.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_slot_id uuid;
   v_local_date date;
+  v_max_uploads integer;
 begin
-  select s.id, (p_now at time zone u.time_zone)::date
-    into v_slot_id, v_local_date
+  select s.id, (p_now at time zone u.time_zone)::date, s.max_uploads
+    into v_slot_id, v_local_date, v_max_uploads
   from public.users u
   left join public.upload_schedules s
     on s.user_id = u.id
@@ -31,7 +34,8 @@ begin
 
   if v_slot_id is not null then
     return query
-      select * from upload_scheduler_private.claim_into_slots(array[v_slot_id], array[v_local_date], 1, p_now);
+      select * from upload_scheduler_private.claim_into_slots(
+        array[v_slot_id], array[v_local_date], array[p_user_id], array[v_max_uploads], 1, p_now);
   end if;
 end;
 $$;

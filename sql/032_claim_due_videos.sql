@@ -10,6 +10,8 @@ as $$
 declare
   v_slot_ids uuid[];
   v_local_dates date[];
+  v_user_ids uuid[];
+  v_max_uploads integer[];
 begin
   if p_limit < 0 then
     raise exception 'p_limit % is negative.', p_limit
@@ -17,15 +19,20 @@ begin
             hint = 'Pass a positive number of videos to claim at most, or NULL for no limit.';
   end if;
 
-  -- Open slots with room (as far as this snapshot knows) whose owner has a video waiting.
-  select array_agg(o.slot_id order by o.slot_id), array_agg(o.local_date order by o.slot_id)
-    into v_slot_ids, v_local_dates
-  from upload_scheduler.open_slots(p_now) o
-  where o.used < o.max_uploads
-    and exists (select 1 from public.videos v where v.user_id = o.user_id and v.status = 'initiate');
+  -- Open slots with room (as far as this snapshot knows) whose owner has a video waiting,
+  -- in slot order (the order claim_into_slots locks their counters in).
+  select array_agg(o.slot_id), array_agg(o.local_date), array_agg(o.user_id), array_agg(o.max_uploads)
+    into v_slot_ids, v_local_dates, v_user_ids, v_max_uploads
+  from (
+    select o.slot_id, o.local_date, o.user_id, o.max_uploads
+    from upload_scheduler.open_slots(p_now) o
+    where o.used < o.max_uploads
+      and exists (select 1 from public.videos v where v.user_id = o.user_id and v.status = 'initiate')
+    order by o.slot_id
+  ) o;
 
   return query
-    select * from upload_scheduler_private.claim_into_slots(v_slot_ids, v_local_dates, p_limit, p_now);
+    select * from upload_scheduler_private.claim_into_slots(v_slot_ids, v_local_dates, v_user_ids, v_max_uploads, p_limit, p_now);
 end;
 $$;
 
