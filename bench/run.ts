@@ -243,6 +243,7 @@ async function main() {
   // Single claims: give every slot room, so every call claims.
   await reset(main.db);
   await main.db.query("update upload_schedules set max_uploads = 1000000");
+  await main.db.query("vacuum analyze upload_schedules");
   const { rows: users } = await main.db.query("select id from users");
   const userIds = users.map((u) => u.id as string);
   for (const c of CONCURRENCY) {
