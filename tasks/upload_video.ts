@@ -1,5 +1,6 @@
 import type { Task } from "graphile-worker";
 import { SchedulerError } from "../src/errors.js";
+import { forPlugin } from "../src/media/plugin.js";
 import type { TaskContext } from "./context.js";
 
 /**
@@ -27,7 +28,7 @@ export function uploadVideo(ctx: TaskContext): Task {
     const started = performance.now();
     try {
       await untilAborted(
-        ctx.mediaProcess(video, {
+        ctx.mediaProcess(forPlugin(video), {
           signal,
           attempt: video.attempts,
           idempotencyKey: `upload-scheduler:${video.id}`,

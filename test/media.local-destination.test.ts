@@ -5,15 +5,15 @@ import { readFileSync, writeFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { localDestination } from "../src/media/local-destination.js";
-import { loadMediaProcess } from "../src/media/plugin.js";
+import { forPlugin, loadMediaProcess } from "../src/media/plugin.js";
 import { jsonLogger } from "../src/log.js";
 import type { Video } from "../src/types.js";
 
-const video = (sourcePath: string | null): Video => ({
+const video = (sourcePath: string | null) => forPlugin({
   id: "6f1c1f0e-0000-4000-8000-000000000001", userId: "u", status: "uploading", title: null, sourcePath,
   slotId: null, slotDate: null, createdAt: DateTime.now(), claimedAt: null, startedAt: null, finishedAt: null,
   attempts: 1, lastError: null, timeZone: "UTC",
-});
+} satisfies Video);
 const context = () => ({ signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) });
 
 t.test("copies the source file into the upload directory, byte for byte", async (t) => {

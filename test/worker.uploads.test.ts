@@ -28,6 +28,7 @@ t.test("a tick uploads every due video once: successes, a rejection with its mes
   t.equal(calls.length, videos.length, "mediaProccess was called once per video");
   t.same(new Set(calls.map((c) => c.id)).size, videos.length);
   t.ok(calls.every((c) => c.attempt === 1 && c.idempotencyKey === `upload-scheduler:${c.id}`), "attempt and idempotency key are passed");
+  t.ok(calls.every((c) => c.userId && c.userId === c.user_id), "the video carries camelCase fields and the row's column names");
   t.ok(log.entries().some((e) => e.event === "aborted" && e.id === byTitle["hang"].id), "the hanging module saw its signal abort");
 
   const lines = worker.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));

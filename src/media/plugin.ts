@@ -18,8 +18,35 @@ export interface MediaProcessContext {
   logger: Logger;
 }
 
+/** The video as a plug-in sees it: the typed fields, and the row's own snake_case columns too. */
+export type MediaVideo = Video & {
+  user_id: string;
+  source_path: string | null;
+  slot_id: string | null;
+  slot_date: string | null;
+  created_at: Date;
+  claimed_at: Date | null;
+  started_at: Date | null;
+  last_error: string | null;
+};
+
 /** Performs one upload. Resolve for success; reject (with a message) for failure. */
-export type MediaProcess = (video: Video, context: MediaProcessContext) => Promise<unknown>;
+export type MediaProcess = (video: MediaVideo, context: MediaProcessContext) => Promise<unknown>;
+
+/** Adds the public.videos column names, so a module may use either spelling. */
+export function forPlugin(video: Video): MediaVideo {
+  return {
+    ...video,
+    user_id: video.userId,
+    source_path: video.sourcePath,
+    slot_id: video.slotId,
+    slot_date: video.slotDate,
+    created_at: video.createdAt.toJSDate(),
+    claimed_at: video.claimedAt?.toJSDate() ?? null,
+    started_at: video.startedAt?.toJSDate() ?? null,
+    last_error: video.lastError,
+  };
+}
 
 /** Loads `mediaProccess` from the module at `modulePath` (relative to the working directory). */
 export async function loadMediaProcess(modulePath: string): Promise<MediaProcess> {
