@@ -12,10 +12,12 @@ if (!command) {
   process.exit(2);
 }
 
+// A server of its own (not `npm start`'s .data/pg on 54329), so tests and the benchmark can
+// run while the scheduler runs.
 const database = await resolveDatabase({
   databaseUrl: process.env.DATABASE_URL,
-  dataDir: process.env.DATA_DIR ?? ".data",
-  embeddedPort: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+  dataDir: ".data/tools",
+  embeddedPort: 54330,
 });
 if (database.embedded) console.error(`Using the embedded PostgreSQL: ${database.url}`);
 
