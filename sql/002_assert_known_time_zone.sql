@@ -11,7 +11,13 @@ begin
   if exists (select 1 from public.users u where u.time_zone = p_time_zone) then
     return p_time_zone;
   end if;
-  if p_time_zone is null or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
+  -- pg_timezone_names also lists the tz database's plumbing: 'localtime' and 'posixrules' (the
+  -- server's own files), 'Factory', and the posix/ and right/ copies (right/ counts leap
+  -- seconds). None of them is a place a user lives in.
+  if p_time_zone is null
+     or p_time_zone in ('localtime', 'posixrules', 'Factory')
+     or p_time_zone ~ '^(posix|right)/'
+     or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
     raise exception 'Unknown time zone %.', coalesce(quote_literal(p_time_zone), 'NULL')
       using errcode = 'UPTZN',
             hint = 'Use an IANA time zone name such as ''Asia/Kolkata'', ''Europe/London'' or ''America/New_York'' (select name from pg_timezone_names lists them).';
@@ -21,4 +27,4 @@ end;
 $$;
 
 comment on function upload_scheduler_private.assert_known_time_zone(text) is
-  E'Returns the time zone name when it is a known IANA name (pg_timezone_names); raises UPTZN otherwise.';
+  E'Returns the time zone name when it is a known IANA name (pg_timezone_names, without localtime, posixrules, Factory, posix/… and right/…); raises UPTZN otherwise.';

@@ -1,18 +1,38 @@
+-- Validates a user row. A user's id never changes: videos, slots and their history point at it.
 create or replace function upload_scheduler_private.tg_users__validate()
 returns trigger
 language plpgsql
+security definer
 set search_path = pg_catalog
 as $$
 begin
-  perform upload_scheduler_private.assert_known_time_zone(new.time_zone);
+  if new.id is null then
+    raise exception 'users.id is NULL.'
+      using errcode = 'UPARG',
+            hint = 'Leave id out to get a generated one, or give a uuid.';
+  end if;
+  if tg_op = 'UPDATE' and new.id <> old.id then
+    raise exception 'The id of user % cannot change (to %).', old.id, new.id
+      using errcode = 'UPIMM',
+            detail = 'Videos, slots and the upload history refer to a user by its id.',
+            hint = 'Create a new user instead, and move what you need with INSERT … SELECT.';
+  end if;
+  if new.created_at is null then
+    raise exception 'users.created_at is NULL for user %.', new.id
+      using errcode = 'UPARG',
+            hint = 'Leave created_at out for now().';
+  end if;
+  if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
+    perform upload_scheduler_private.assert_known_time_zone(new.time_zone);
+  end if;
   return new;
 end;
 $$;
 
 comment on function upload_scheduler_private.tg_users__validate() is
-  E'Trigger: rejects a users.time_zone that is not a known IANA name (UPTZN).';
+  E'Trigger: refuses a NULL or changed users.id (UPARG, UPIMM) and a time_zone that is not a known IANA name (UPTZN).';
 
 drop trigger if exists tg_users__validate on public.users;
 create trigger tg_users__validate
-  before insert or update of time_zone on public.users
+  before insert or update on public.users
   for each row execute function upload_scheduler_private.tg_users__validate();

@@ -1,32 +1,93 @@
--- Validates a slot, stores its weekday lowercase, and refuses overlaps with the user's other active slots.
+-- Validates a slot, stores its weekday lowercase, and refuses overlaps with the user's other
+-- active slots. Every change of a slot takes its owner's row lock, which claims for that user
+-- share: a claim sees the schedule either before the change or after it, never half of it.
 create or replace function upload_scheduler_private.tg_upload_schedules__validate()
 returns trigger
 language plpgsql
+security definer
 set search_path = pg_catalog
 as $$
 declare
   v_other public.upload_schedules;
+  v_label text;
 begin
-  new.day := upload_scheduler_private.normalize_weekday(new.day);
+  if tg_op = 'DELETE' then
+    perform 1 from public.users u where u.id = old.user_id for no key update;
+    return old;
+  end if;
 
+  if new.id is null then
+    raise exception 'upload_schedules.id is NULL.'
+      using errcode = 'UPARG',
+            hint = 'Leave id out to get a generated one, or give a uuid.';
+  end if;
+  if tg_op = 'UPDATE' and new.id <> old.id then
+    raise exception 'The id of slot % cannot change (to %).', old.id, new.id
+      using errcode = 'UPIMM',
+            detail = 'The slot''s uses of each day are counted under its id.',
+            hint = 'Change the slot''s other columns, or delete it and insert a new one.';
+  end if;
+  if tg_op = 'UPDATE' and new.user_id is distinct from old.user_id then
+    raise exception 'Slot % belongs to user % and cannot be given to user %.', old.id, old.user_id, coalesce(new.user_id::text, 'NULL')
+      using errcode = 'UPIMM',
+            hint = 'Insert a slot for the other user instead (and delete this one if it should go).';
+  end if;
+  if new.user_id is null then
+    raise exception 'A slot needs a user: user_id is NULL.'
+      using errcode = 'UPNUS',
+            hint = 'Give the id of a row of public.users.';
+  end if;
+  -- Serialise slot changes of one user (two sessions cannot each add one half of an overlap
+  -- at READ COMMITTED), and changes with the user's claims. No row: no such user.
+  perform 1 from public.users u where u.id = new.user_id for no key update;
+  if not found then
+    raise exception 'No user with id %.', new.user_id
+      using errcode = 'UPNUS',
+            hint = 'Insert the user first (insert into users (id) values (…)), or give the id of an existing one.';
+  end if;
+
+  new.day := upload_scheduler_private.normalize_weekday(new.day);
+  v_label := format('Slot %s-%s on %s', coalesce(new.start_time::text, 'NULL'), coalesce(new.end_time::text, 'NULL'), new.day);
+
+  if new.start_time is null or new.end_time is null then
+    raise exception '% has no %.', v_label, case when new.start_time is null then 'start_time' else 'end_time' end
+      using errcode = 'UPTIM',
+            hint = 'Give both ends as times of day, e.g. start_time ''09:00:00'' and end_time ''11:59:59''.';
+  end if;
+  if new.start_time <> date_trunc('second', new.start_time) or new.end_time <> date_trunc('second', new.end_time) then
+    raise exception '% has a fraction of a second.', v_label
+      using errcode = 'UPTIM',
+            detail = 'Slots are compared with the clock at whole seconds.',
+            hint = 'Give whole seconds, e.g. 09:00:00 to 11:59:59.';
+  end if;
   if new.start_time >= new.end_time then
-    raise exception 'Slot %-% on % ends before it starts: start_time must be before end_time.',
-        new.start_time, new.end_time, new.day
+    raise exception '% ends before it starts: start_time must be before end_time.', v_label
       using errcode = 'UPTIM',
             detail = 'Both ends of a slot are inclusive and a slot lies within one day.',
             hint = 'Give an end_time later than start_time, e.g. 09:00:00 to 11:59:59. For a slot across midnight, create two slots.';
   end if;
-
-  if new.max_uploads < 0 then
-    raise exception 'max_uploads % is negative.', new.max_uploads
+  if new.max_uploads is null or new.max_uploads < 0 then
+    raise exception 'max_uploads % is %.', coalesce(new.max_uploads::text, 'NULL'), case when new.max_uploads is null then 'missing' else 'negative' end
       using errcode = 'UPQTA',
             hint = 'Use 0 or more; 0 pauses the slot, is_active = false switches it off.';
   end if;
+  if new.is_active is null then
+    raise exception '% has is_active NULL.', v_label
+      using errcode = 'UPARG',
+            hint = 'Use true (the slot is used) or false (it is switched off).';
+  end if;
+  if new.created_at is null then
+    raise exception '% has created_at NULL.', v_label
+      using errcode = 'UPARG',
+            hint = 'Leave created_at out for now().';
+  end if;
+  if length(new.slot_name) > 50 then
+    raise exception 'slot_name % is % characters long.', quote_literal(left(new.slot_name, 60) || case when length(new.slot_name) > 60 then '…' else '' end), length(new.slot_name)
+      using errcode = 'UPNAM',
+            hint = 'Use at most 50 characters, e.g. ''morning''.';
+  end if;
 
   if new.is_active then
-    -- Serialise slot changes of one user, so two sessions cannot each add one half of an overlap.
-    perform 1 from public.users where id = new.user_id for no key update;
-
     select s.* into v_other
     from public.upload_schedules s
     where s.user_id = new.user_id
@@ -53,9 +114,9 @@ end;
 $$;
 
 comment on function upload_scheduler_private.tg_upload_schedules__validate() is
-  E'Trigger: stores day lowercase and rejects an unknown weekday (UPDAY), start_time >= end_time (UPTIM), negative max_uploads (UPQTA) and overlapping active slots of one user (UPOVL).';
+  E'Trigger: stores day lowercase and refuses an unknown weekday (UPDAY), missing, fractional or reversed times (UPTIM), a missing or negative max_uploads (UPQTA), a slot_name over 50 characters (UPNAM), an unknown user (UPNUS), a changed id or user_id (UPIMM) and overlapping active slots of one user (UPOVL). Takes the owner''s row lock.';
 
 drop trigger if exists tg_upload_schedules__validate on public.upload_schedules;
 create trigger tg_upload_schedules__validate
-  before insert or update on public.upload_schedules
+  before insert or update or delete on public.upload_schedules
   for each row execute function upload_scheduler_private.tg_upload_schedules__validate();
