@@ -5,12 +5,14 @@ create or replace function upload_scheduler.current_time_info(
 returns table (local_timestamp timestamp, local_date date, day text, local_time time, time_zone text)
 language plpgsql
 stable
+security definer
 set search_path = pg_catalog
 as $$
 declare
   v_local timestamp;
 begin
-  v_local := p_now at time zone upload_scheduler_private.assert_known_time_zone(p_time_zone);
+  v_local := upload_scheduler_private.check_instant(p_now, 'p_now')
+             at time zone upload_scheduler_private.assert_known_time_zone(p_time_zone);
   return query
     select v_local, v_local::date, upload_scheduler_private.weekday_name(v_local), v_local::time, p_time_zone;
 end;

@@ -5,11 +5,14 @@ create or replace function upload_scheduler.is_within_time_slot(
 returns boolean
 language plpgsql
 stable
+security definer
 set search_path = pg_catalog
 as $$
 declare
   v_result boolean;
 begin
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  perform upload_scheduler_private.slot_owner(p_slot_id);
   select s.day = upload_scheduler_private.weekday_name(l.local_ts)
          and date_trunc('second', l.local_ts)::time between s.start_time and s.end_time
     into v_result
@@ -17,12 +20,6 @@ begin
   join public.users u on u.id = s.user_id
   cross join lateral (select p_now at time zone u.time_zone as local_ts) l
   where s.id = p_slot_id;
-
-  if not found then
-    raise exception 'No slot with id %.', coalesce(p_slot_id::text, 'NULL')
-      using errcode = 'UPNSL',
-            hint = 'Pass the id of a row of public.upload_schedules (select id, day, start_time, end_time from upload_schedules).';
-  end if;
   return v_result;
 end;
 $$;

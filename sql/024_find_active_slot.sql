@@ -5,19 +5,15 @@ create or replace function upload_scheduler.find_active_slot(
 returns setof public.upload_schedules
 language plpgsql
 stable
+security definer
 rows 1
 set search_path = pg_catalog
 as $$
 declare
   v_local timestamp;
 begin
-  select p_now at time zone u.time_zone into v_local from public.users u where u.id = p_user_id;
-  if not found then
-    raise exception 'No user with id %.', coalesce(p_user_id::text, 'NULL')
-      using errcode = 'UPNUS',
-            hint = 'Pass the id of a row of public.users.';
-  end if;
-
+  v_local := upload_scheduler_private.check_instant(p_now, 'p_now')
+             at time zone upload_scheduler_private.user_time_zone(p_user_id);
   return query
   select s.*
   from public.upload_schedules s

@@ -5,38 +5,14 @@ create or replace function upload_scheduler.find_next_video_to_upload(
 returns setof public.videos
 language plpgsql
 volatile
+security definer
 rows 1
 set search_path = pg_catalog
--- Planned once per session: a custom plan for every call costs more than the claim itself.
-set plan_cache_mode = force_generic_plan
 as $$
-declare
-  v_slot_id uuid;
-  v_local_date date;
-  v_max_uploads integer;
 begin
-  select s.id, (p_now at time zone u.time_zone)::date, s.max_uploads
-    into v_slot_id, v_local_date, v_max_uploads
-  from public.users u
-  left join public.upload_schedules s
-    on s.user_id = u.id
-   and s.is_active
-   and s.day = upload_scheduler_private.weekday_name(p_now at time zone u.time_zone)
-   and date_trunc('second', p_now at time zone u.time_zone)::time between s.start_time and s.end_time
-  where u.id = p_user_id
-  limit 1;
-
-  if not found then
-    raise exception 'No user with id %.', coalesce(p_user_id::text, 'NULL')
-      using errcode = 'UPNUS',
-            hint = 'Pass the id of a row of public.users.';
-  end if;
-
-  if v_slot_id is not null then
-    return query
-      select * from upload_scheduler_private.claim_into_slots(
-        array[v_slot_id], array[v_local_date], array[p_user_id], array[v_max_uploads], 1, p_now);
-  end if;
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  perform upload_scheduler_private.user_time_zone(p_user_id);
+  return query select * from upload_scheduler_private.claim_for_users(array[p_user_id], 1, p_now);
 end;
 $$;
 

@@ -1,3 +1,6 @@
+-- Sweeps take the owners' row locks first and then the videos with SKIP LOCKED, in id order:
+-- they never wait on a video another session holds, so they cannot deadlock with workers,
+-- claims or each other.
 create or replace function upload_scheduler.reset_stale_pending_videos(
   p_older_than interval default '30 minutes',
   p_now timestamptz default now()
@@ -5,26 +8,48 @@ create or replace function upload_scheduler.reset_stale_pending_videos(
 returns integer
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
-  v_count integer;
+  v_cutoff timestamptz;
+  v_users uuid[];
+  v_ids uuid[];
 begin
-  if p_older_than is null or p_older_than < interval '0' then
-    raise exception 'p_older_than % is not a positive interval.', coalesce(p_older_than::text, 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass an interval such as ''30 minutes''.';
+  v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
+              - upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '30 minutes');
+
+  select array_agg(distinct v.user_id) into v_users
+  from public.videos v where v.status = 'pending' and v.claimed_at < v_cutoff;
+  if v_users is null then
+    return 0;
   end if;
+  perform 1 from public.users u where u.id = any(v_users) order by u.id for share;
+
+  select array_agg(x.id) into v_ids
+  from (
+    select v.id from public.videos v
+    where v.status = 'pending' and v.claimed_at < v_cutoff and v.user_id = any(v_users)
+    order by v.id
+    for update skip locked
+  ) x;
+  if v_ids is null then
+    return 0;
+  end if;
+
+  insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, finished_at, outcome, error)
+  select v.id, v.user_id, v.attempts + 1, v.slot_id, v.slot_date, v.claimed_at, p_now, 'stale',
+         format('claimed at %s and not started within %s', v.claimed_at, p_older_than)
+  from public.videos v
+  where v.id = any(v_ids);
 
   -- Giving the place back in the slot (the counter) is the statement trigger's work.
   update public.videos v
-  set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null
-  where v.status = 'pending'
-    and (v.claimed_at < p_now - p_older_than or v.claimed_at is null);
-  get diagnostics v_count = row_count;
-  return v_count;
+  set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, last_outcome = 'stale'
+  where v.id = any(v_ids);
+  return cardinality(v_ids);
 end;
 $$;
 
 comment on function upload_scheduler.reset_stale_pending_videos(interval, timestamptz) is
-  E'Puts videos that have been pending (claimed, never started) for longer than p_older_than back to initiate, giving their place in the slot back. Returns how many.';
+  E'Puts videos that have been pending (claimed, never started) for longer than p_older_than back to initiate, giving their place in the slot back, and records a stale attempt. Returns how many.';

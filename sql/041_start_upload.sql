@@ -1,26 +1,83 @@
-create or replace function upload_scheduler.start_upload(
+-- pending -> uploading, for the current attempt. Not outside the schedule: a video whose slot
+-- closed more than p_start_grace ago goes back to the queue instead (its place with it), on
+-- record as a late attempt; the row returned is then 'initiate', and the caller must not upload.
+create or replace function upload_scheduler.start_upload_attempt(
   p_video_id uuid,
+  p_start_grace interval,
+  p_worker text,
   p_now timestamptz default now()
 )
 returns public.videos
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
   v_video public.videos;
+  v_closes_at timestamptz;
 begin
-  update public.videos v
-  set status = 'uploading', started_at = p_now, finished_at = null, attempts = v.attempts + 1
-  where v.id = p_video_id and v.status = 'pending'
-  returning v.* into v_video;
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  if p_start_grace is null or p_start_grace < interval '0' or p_start_grace > interval '1 day' then
+    raise exception 'p_start_grace % is not an interval from 0 to 1 day.', coalesce(quote_literal(p_start_grace::text), 'NULL')
+      using errcode = 'UPARG',
+            hint = 'Pass how long after its slot closes an upload may still start, e.g. ''5 minutes''.';
+  end if;
+  perform upload_scheduler_private.video_owner(p_video_id);
 
-  if not found then
+  select v.* into v_video from public.videos v where v.id = p_video_id for update;
+  if v_video.status <> 'pending' then
     perform upload_scheduler_private.raise_wrong_status(p_video_id, 'pending', 'start_upload');
   end if;
+  if p_now < v_video.claimed_at then
+    raise exception 'p_now % is before video % was claimed (%).', p_now, p_video_id, v_video.claimed_at
+      using errcode = 'UPARG',
+            hint = 'An upload starts after its claim: pass the instant it really starts, or leave p_now out for now().';
+  end if;
+
+  -- The instant the slot's window closed on the claim's local date (end_time inclusive, so
+  -- one second after it).
+  select ((v_video.slot_date + s.end_time) at time zone u.time_zone) + interval '1 second'
+    into v_closes_at
+  from public.upload_schedules s
+  join public.users u on u.id = s.user_id
+  where s.id = v_video.slot_id;
+
+  if v_closes_at is not null and p_now > v_closes_at + p_start_grace then
+    insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, finished_at, outcome, error, worker)
+    values (v_video.id, v_video.user_id, v_video.attempts + 1, v_video.slot_id, v_video.slot_date, v_video.claimed_at, p_now, 'late',
+            format('its slot closed at %s; the upload could start until %s', v_closes_at, v_closes_at + p_start_grace), p_worker);
+    update public.videos v
+    set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, last_outcome = 'late'
+    where v.id = p_video_id
+    returning v.* into v_video;
+    raise notice 'Video % was not started: its slot closed at % (more than % ago); it is back in the queue.', p_video_id, v_closes_at, p_start_grace;
+    return v_video;
+  end if;
+
+  update public.videos v
+  set status = 'uploading', started_at = p_now, finished_at = null, attempts = v.attempts + 1, worker = p_worker
+  where v.id = p_video_id
+  returning v.* into v_video;
   return v_video;
 end;
 $$;
 
+comment on function upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz) is
+  E'pending -> uploading for the worker p_worker (host:pid): counts the attempt (videos.attempts is its number) and opens its row in upload_attempts. When the slot closed more than p_start_grace before p_now, the video goes back to the queue instead (returned as initiate, recorded as late). Raises UPSTS when the video is not pending.';
+
+create or replace function upload_scheduler.start_upload(
+  p_video_id uuid,
+  p_now timestamptz default now()
+)
+returns public.videos
+language sql
+volatile
+security definer
+set search_path = pg_catalog
+as $$
+  select upload_scheduler.start_upload_attempt(p_video_id, interval '5 minutes', null, p_now)
+$$;
+
 comment on function upload_scheduler.start_upload(uuid, timestamptz) is
-  E'pending -> uploading: records started_at = p_now and counts the attempt. Raises UPSTS when the video is not pending (someone else started it, or it was reset).';
+  E'pending -> uploading: records started_at = p_now and counts the attempt (videos.attempts is its number). Up to 5 minutes after the slot closed; later, the video goes back to the queue and is returned as initiate. Raises UPSTS when the video is not pending (someone else started it, or it was reset).';

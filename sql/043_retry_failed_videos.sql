@@ -6,27 +6,33 @@ create or replace function upload_scheduler.retry_failed_videos(
 returns integer
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
+  v_cutoff timestamptz;
   v_count integer;
 begin
-  if p_cool_down is null or p_cool_down < interval '0' then
-    raise exception 'p_cool_down % is not a positive interval.', coalesce(p_cool_down::text, 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass an interval such as ''30 minutes''.';
-  end if;
+  v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
+              - upload_scheduler_private.check_interval(p_cool_down, 'p_cool_down', '30 minutes');
   if p_max_attempts is null or p_max_attempts < 1 then
     raise exception 'p_max_attempts % is less than 1.', coalesce(p_max_attempts::text, 'NULL')
       using errcode = 'UPARG',
             hint = 'Pass the number of upload attempts a video may have in all, e.g. 3.';
   end if;
 
+  -- Nothing is counted against a slot here (failed videos gave their place back), so no
+  -- owner lock; SKIP LOCKED, in id order, as in every sweep.
+  with picked as (
+    select v.id from public.videos v
+    where v.status = 'failed' and v.attempts < p_max_attempts and v.finished_at <= v_cutoff
+    order by v.id
+    for update skip locked
+  )
   update public.videos v
   set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, started_at = null, finished_at = null
-  where v.status = 'failed'
-    and v.attempts < p_max_attempts
-    and v.finished_at <= p_now - p_cool_down;
+  from picked p
+  where v.id = p.id;
   get diagnostics v_count = row_count;
   return v_count;
 end;

@@ -5,27 +5,42 @@ create or replace function upload_scheduler.fail_interrupted_uploads(
 returns integer
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
+  v_cutoff timestamptz;
+  v_users uuid[];
   v_count integer;
 begin
-  if p_older_than is null or p_older_than < interval '0' then
-    raise exception 'p_older_than % is not a positive interval.', coalesce(p_older_than::text, 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass an interval longer than the upload timeout, such as ''35 minutes''.';
-  end if;
+  v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
+              - upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes');
 
+  -- Owners first, then the videos with SKIP LOCKED in id order (see reset_stale_pending_videos).
+  select array_agg(distinct v.user_id) into v_users
+  from public.videos v where v.status = 'uploading' and v.started_at < v_cutoff;
+  if v_users is null then
+    return 0;
+  end if;
+  perform 1 from public.users u where u.id = any(v_users) order by u.id for share;
+
+  with picked as (
+    select v.id from public.videos v
+    where v.status = 'uploading' and v.started_at < v_cutoff and v.user_id = any(v_users)
+    order by v.id
+    for update skip locked
+  )
   update public.videos v
   set status = 'failed',
       finished_at = p_now,
+      last_outcome = 'interrupted',
       last_error = format('upload interrupted; outcome unknown (started %s, no result after %s)', v.started_at, p_older_than)
-  where v.status = 'uploading'
-    and v.started_at < p_now - p_older_than;
+  from picked p
+  where v.id = p.id;
   get diagnostics v_count = row_count;
   return v_count;
 end;
 $$;
 
 comment on function upload_scheduler.fail_interrupted_uploads(interval, timestamptz) is
-  E'Marks videos uploading for longer than p_older_than (their worker died) as failed with "upload interrupted; outcome unknown"; the retry policy then decides. Returns how many.';
+  E'Marks videos uploading for longer than p_older_than (their worker died) as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted; the retry policy then decides. Returns how many.';

@@ -4,11 +4,13 @@ create or replace function upload_scheduler.retry_video(
 returns public.videos
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
   v_video public.videos;
 begin
+  perform upload_scheduler_private.video_owner(p_video_id);
   update public.videos v
   set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, started_at = null, finished_at = null
   where v.id = p_video_id and v.status = 'failed'

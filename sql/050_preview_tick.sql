@@ -1,8 +1,17 @@
+-- slot_name was varchar(50) until the integrity migration; a changed result type needs a drop.
+do $$
+begin
+  if pg_get_function_result(to_regprocedure('upload_scheduler.preview_tick(timestamptz)')) like '%varying(50)%' then
+    drop function upload_scheduler.preview_tick(timestamptz);
+  end if;
+end;
+$$;
+
 create or replace function upload_scheduler.preview_tick(p_now timestamptz default now())
 returns table (
   user_id uuid,
   slot_id uuid,
-  slot_name varchar(50),
+  slot_name varchar,
   time_zone text,
   local_date date,
   local_time time,
@@ -13,6 +22,7 @@ returns table (
 )
 language sql
 stable
+security definer
 set search_path = pg_catalog
 as $$
   select o.user_id, o.slot_id, o.slot_name, o.time_zone, o.local_date, o.local_time, o.max_uploads, o.used,

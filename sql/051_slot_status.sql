@@ -1,3 +1,12 @@
+-- slot_name was varchar(50) until the integrity migration; a changed result type needs a drop.
+do $$
+begin
+  if pg_get_function_result(to_regprocedure('upload_scheduler.slot_status(uuid, timestamptz)')) like '%varying(50)%' then
+    drop function upload_scheduler.slot_status(uuid, timestamptz);
+  end if;
+end;
+$$;
+
 create or replace function upload_scheduler.slot_status(
   p_user_id uuid default null,
   p_now timestamptz default now()
@@ -5,7 +14,7 @@ create or replace function upload_scheduler.slot_status(
 returns table (
   user_id uuid,
   slot_id uuid,
-  slot_name varchar(50),
+  slot_name varchar,
   day text,
   start_time time,
   end_time time,
@@ -17,10 +26,19 @@ returns table (
   used_today integer,
   room_today integer
 )
-language sql
+language plpgsql
 stable
+security definer
 set search_path = pg_catalog
 as $$
+declare
+  v_scope uuid := upload_scheduler_private.acting_user_id();
+begin
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  if p_user_id is not null then
+    perform upload_scheduler_private.user_time_zone(p_user_id);
+  end if;
+  return query
   select s.user_id, s.id, s.slot_name, s.day::text, s.start_time, s.end_time, s.is_active, s.max_uploads, u.time_zone,
          l.day = s.day,
          s.is_active and l.day = s.day and l.local_time between s.start_time and s.end_time,
@@ -34,11 +52,13 @@ as $$
            date_trunc('second', p_now at time zone u.time_zone)::time as local_time
   ) l
   left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = l.local_date
-  where p_user_id is null or s.user_id = p_user_id
+  where (p_user_id is null or s.user_id = p_user_id)
+    and (v_scope is null or s.user_id = v_scope)
   order by s.user_id,
            array_position(array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']::text[], s.day::text),
-           s.start_time
+           s.start_time;
+end;
 $$;
 
 comment on function upload_scheduler.slot_status(uuid, timestamptz) is
-  E'The weekly schedule as the scheduler sees it at p_now: every slot (of one user, or of all when p_user_id is NULL) in weekday order, whether it is today and open now, and today''s use and room.';
+  E'The weekly schedule as the scheduler sees it at p_now: every slot (of one user, or of all when p_user_id is NULL) in weekday order, whether it is today and open now, and today''s use and room. Raises UPNUS for an unknown user.';

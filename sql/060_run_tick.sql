@@ -13,6 +13,7 @@ create or replace function upload_scheduler.run_tick(
 returns table (interrupted integer, retried integer, stale_reset integer, claimed jsonb)
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog
 as $$
 declare
@@ -21,6 +22,8 @@ declare
   v_stale integer;
   v_claimed jsonb;
 begin
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  perform upload_scheduler_private.lock_tick();
   v_interrupted := upload_scheduler.fail_interrupted_uploads(p_interrupted_after, p_now);
   v_retried := upload_scheduler.retry_failed_videos(p_retry_after, p_max_attempts, p_now);
   v_stale := upload_scheduler.reset_stale_pending_videos(p_stale_after, p_now);
@@ -47,4 +50,4 @@ end;
 $$;
 
 comment on function upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz) is
-  E'One whole scheduler tick, as the worker runs it every minute: fail interrupted uploads, retry failed videos past their cool-down, reset stale pending ones, claim the due videos and enqueue one upload_video job each, all in one transaction.';
+  E'One whole scheduler tick, as the worker runs it every minute: fail interrupted uploads, retry failed videos past their cool-down, reset stale pending ones, claim the due videos and enqueue one upload_video job each, all in one transaction (one tick at a time).';

@@ -1,0 +1,111 @@
+-- The claim itself, shared by find_next_video_to_upload and claim_due_videos.
+--
+-- 1. The users' rows are locked FOR SHARE, in id order: every change to a user's schedule
+--    takes that row's lock, so the claim sees each schedule whole, before or after a change.
+-- 2. Their slots open at p_now are read afresh (a new snapshot, after the lock).
+-- 3. Each (slot, local date) counter is locked in that order, waiting, never skipping (the
+--    day's first claim creates it): claims into one slot on one date are serialised.
+-- 4. One statement takes each owner's oldest initiate videos, up to the room the counter
+--    leaves, with SKIP LOCKED, and moves them to pending. The statement trigger on videos
+--    counts them and checks the quota, as it does for every writer.
+drop function if exists upload_scheduler_private.claim_into_slots(uuid[], date[], uuid[], integer[], integer, timestamptz);
+
+create or replace function upload_scheduler_private.claim_for_users(
+  p_user_ids uuid[],
+  p_limit integer,
+  p_now timestamptz
+)
+returns setof public.videos
+language plpgsql
+volatile
+set search_path = pg_catalog
+-- Index lookups only: the cost follows the open slots and the claims, never the size of
+-- videos or slot_day_counts, which grow every day.
+set enable_hashjoin = off
+set enable_mergejoin = off
+-- Planned once per session: a custom plan for every call costs more than the claim itself.
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_slot_ids uuid[];
+  v_dates date[];
+  v_users uuid[];
+  v_quotas integer[];
+begin
+  if p_user_ids is null or cardinality(p_user_ids) = 0 then
+    return;
+  end if;
+
+  perform 1 from public.users u where u.id = any(p_user_ids) order by u.id for share;
+
+  select array_agg(o.slot_id order by o.slot_id, o.local_date), array_agg(o.local_date order by o.slot_id, o.local_date),
+         array_agg(o.user_id order by o.slot_id, o.local_date), array_agg(o.max_uploads order by o.slot_id, o.local_date)
+    into v_slot_ids, v_dates, v_users, v_quotas
+  from (
+    with zones as materialized (
+      select z.time_zone,
+             (p_now at time zone z.time_zone)::date as local_date,
+             upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
+             date_trunc('second', p_now at time zone z.time_zone)::time as local_time
+      from (select distinct u.time_zone from public.users u where u.id = any(p_user_ids)) z
+    )
+    select s.id as slot_id, z.local_date, u.id as user_id, s.max_uploads
+    from public.users u
+    join zones z on z.time_zone = u.time_zone
+    -- Active slots of one user do not overlap: the one that started last before now is the only candidate.
+    cross join lateral (
+      select s.id, s.max_uploads, s.end_time
+      from public.upload_schedules s
+      where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time <= z.local_time
+      order by s.start_time desc
+      limit 1
+    ) s
+    where u.id = any(p_user_ids) and s.end_time >= z.local_time and s.max_uploads > 0
+  ) o;
+
+  if v_slot_ids is null then
+    return;
+  end if;
+
+  -- ON CONFLICT DO UPDATE … WHERE false locks an existing counter without writing it.
+  insert into upload_scheduler.slot_day_counts as c (slot_id, local_date)
+  select o.slot_id, o.local_date
+  from unnest(v_slot_ids, v_dates) with ordinality as o (slot_id, local_date, n)
+  order by o.n
+  on conflict (slot_id, local_date) do update set used = c.used where false;
+
+  -- A new statement, so a new snapshot: the counters as the last claim into them left them.
+  return query
+  with slot_room as (
+    select o.slot_id, o.local_date, o.user_id, greatest(o.quota - c.used, 0) as room
+    from unnest(v_slot_ids, v_dates, v_users, v_quotas) as o (slot_id, local_date, user_id, quota)
+    join upload_scheduler.slot_day_counts c on c.slot_id = o.slot_id and c.local_date = o.local_date
+  ),
+  picked as (
+    select r.slot_id, r.local_date, w.id
+    from slot_room r
+    cross join lateral (
+      select v.id
+      from public.videos v
+      where v.user_id = r.user_id and v.status = 'initiate'
+      order by v.created_at, v.id
+      limit r.room
+      for update skip locked
+    ) w
+    limit p_limit
+  )
+  update public.videos v
+  set status = 'pending',
+      slot_id = p.slot_id,
+      slot_date = p.local_date,
+      claimed_at = p_now,
+      started_at = null,
+      finished_at = null
+  from picked p
+  where v.id = p.id
+  returning v.*;
+end;
+$$;
+
+comment on function upload_scheduler_private.claim_for_users(uuid[], integer, timestamptz) is
+  E'Internal: for each user given, claims the oldest initiate videos into the slot open at p_now, up to the room it has that day, at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';
