@@ -4,6 +4,8 @@ import type pg from "pg";
 /** Everything the runner reads from the environment, read once at start. */
 export interface Config {
   databaseUrl: string | undefined;
+  /** The owner's connection for migrations, when DATABASE_URL names a least-privilege role. */
+  migrateDatabaseUrl: string | undefined;
   dataDir: string;
   embeddedPort: number;
   mediaProcessModule: string | undefined;
@@ -17,12 +19,15 @@ export interface Config {
   /** Default: UPLOAD_TIMEOUT + 5 minutes. */
   interruptedAfter: string | undefined;
   shutdownGrace: string;
+  /** How long after its slot closed an upload may still start. */
+  startGrace: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = env.DATA_DIR ?? ".data";
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    migrateDatabaseUrl: env.MIGRATE_DATABASE_URL || undefined,
     dataDir,
     embeddedPort: positiveInt(env, "EMBEDDED_PG_PORT", 54329),
     mediaProcessModule: env.MEDIA_PROCESS_MODULE || undefined,
@@ -34,6 +39,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAttempts: positiveInt(env, "MAX_ATTEMPTS", 3),
     interruptedAfter: env.INTERRUPTED_AFTER || undefined,
     shutdownGrace: env.SHUTDOWN_GRACE ?? "20 seconds",
+    startGrace: env.START_GRACE ?? "5 minutes",
   };
 }
 

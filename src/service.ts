@@ -2,6 +2,7 @@ import pg from "pg";
 import { DateTime } from "luxon";
 import { SchedulerError } from "./errors.js";
 import type {
+  AttemptOutcome,
   ClaimedVideo,
   Instant,
   OpenSlot,
@@ -52,6 +53,8 @@ function toVideo(row: any): Video {
     finishedAt: inZone(row.finished_at, zone),
     attempts: row.attempts,
     lastError: row.last_error,
+    lastOutcome: row.last_outcome,
+    worker: row.worker,
     timeZone: zone,
   };
 }
@@ -108,7 +111,9 @@ export class UploadSchedulerService {
     claim_due_videos: "claimDueVideos",
     reset_stale_pending_videos: "resetStalePendingVideos",
     start_upload: "startUpload",
+    start_upload_attempt: "startUploadAttempt",
     finish_upload: "finishUpload",
+    finish_upload_attempt: "finishUploadAttempt",
     retry_failed_videos: "retryFailedVideos",
     fail_interrupted_uploads: "failInterruptedUploads",
     retry_video: "retryVideo",
@@ -213,6 +218,32 @@ export class UploadSchedulerService {
     const [row] = await this.rows(
       videosOf(`upload_scheduler.start_upload($1, coalesce($2::timestamptz, now()))`),
       [videoId, instant(now)],
+    );
+    return toVideo(row);
+  }
+
+  /**
+   * pending -> uploading for `worker` ("host:pid"); the returned video's `attempts` is the attempt's
+   * number. When its slot closed more than `startGrace` (interval text, default 5 minutes) ago,
+   * the video goes back to the queue instead and comes back with status "initiate": do not upload it.
+   */
+  async startUploadAttempt(videoId: string, options: { startGrace?: string; worker?: string | null; now?: Instant } = {}): Promise<Video> {
+    const [row] = await this.rows(
+      videosOf(`upload_scheduler.start_upload_attempt($1, $2::interval, $3, coalesce($4::timestamptz, now()))`),
+      [videoId, options.startGrace ?? "5 minutes", options.worker ?? null, instant(options.now)],
+    );
+    return toVideo(row);
+  }
+
+  /**
+   * Ends attempt `attempt` of an uploading video. Repeating the outcome already recorded returns
+   * quietly (safe to retry after a lost acknowledgement); a SchedulerError of kind "state" says the
+   * attempt is no longer running (e.g. it was failed as interrupted).
+   */
+  async finishUploadAttempt(videoId: string, attempt: number, outcome: AttemptOutcome, error?: string | null, now?: Instant): Promise<Video> {
+    const [row] = await this.rows(
+      videosOf(`upload_scheduler.finish_upload_attempt($1, $2, $3, $4, coalesce($5::timestamptz, now()))`),
+      [videoId, attempt, outcome, error ?? null, instant(now)],
     );
     return toVideo(row);
   }

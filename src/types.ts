@@ -5,6 +5,12 @@ export type VideoStatus = "initiate" | "pending" | "uploading" | "success" | "fa
 
 export const VIDEO_STATUSES: readonly VideoStatus[] = ["initiate", "pending", "uploading", "success", "failed"];
 
+/** How an attempt ended: the first four are reported by the worker running it. */
+export type AttemptOutcome = "success" | "failed" | "timed_out" | "aborted";
+
+/** How the last attempt (or a claim never started) ended, as public.upload_attempts records it. */
+export type RecordedOutcome = AttemptOutcome | "interrupted" | "stale" | "late";
+
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 
 /** Something that reaches SQL as `p_now`: a luxon DateTime, a JS Date, or timestamptz text ("2026-11-30 09:00+05:30"). */
@@ -45,6 +51,10 @@ export interface Video {
   finishedAt: DateTime | null;
   attempts: number;
   lastError: string | null;
+  /** How the last attempt ended (null before the first). */
+  lastOutcome: RecordedOutcome | null;
+  /** host:pid of the worker that started the current or last attempt. */
+  worker: string | null;
   /** The owner's time zone, in which the timestamps above are expressed. */
   timeZone: string;
 }

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
@@ -42,6 +43,8 @@ export async function startScheduler(options: {
     retryAfter: config.retryAfter,
     maxAttempts: config.maxAttempts,
     interruptedAfter: durations.interruptedAfter,
+    startGrace: config.startGrace,
+    worker: `${hostname()}:${process.pid}`,
   };
   const graphileLogger = new GraphileLogger(() => (level, message) => {
     if (level === "error") logger.error(message, { source: "graphile-worker" });

@@ -15,4 +15,8 @@ export interface TaskContext {
   retryAfter: string;
   maxAttempts: number;
   interruptedAfter: string;
+  /** How long after its slot closed an upload may still start (interval text). */
+  startGrace: string;
+  /** This process, as upload_attempts.worker records it: "host:pid". */
+  worker: string;
 }

@@ -12,7 +12,7 @@ export function uploadVideo(ctx: TaskContext): Task {
     const { video_id: videoId } = payload as { video_id: string };
     let video;
     try {
-      video = await ctx.service.startUpload(videoId);
+      video = await ctx.service.startUploadAttempt(videoId, { startGrace: ctx.startGrace, worker: ctx.worker });
     } catch (error) {
       // Another job started it, or it was reset: that job or the next claim owns it now.
       if (error instanceof SchedulerError && error.kind === "state") {
@@ -20,6 +20,12 @@ export function uploadVideo(ctx: TaskContext): Task {
         return;
       }
       throw error;
+    }
+
+    if (video.status !== "uploading") {
+      // Its slot closed more than START_GRACE ago: the database put it back in the queue.
+      ctx.logger.warn("upload not started: its slot has closed", { video_id: video.id, user_id: video.userId, start_grace: ctx.startGrace });
+      return;
     }
 
     const fields = { video_id: video.id, user_id: video.userId, slot_id: video.slotId, attempt: video.attempts };
@@ -37,16 +43,17 @@ export function uploadVideo(ctx: TaskContext): Task {
         signal,
       );
     } catch (error) {
+      const outcome = timeout.aborted ? "timed_out" : signal.aborted ? "aborted" : "failed";
       const reason = timeout.aborted
         ? `upload timed out after ${ctx.uploadTimeout}`
         : signal.aborted
           ? "upload aborted: the worker shut down"
           : errorMessage(error);
-      await ctx.service.finishUpload(video.id, false, reason);
+      await ctx.service.finishUploadAttempt(video.id, video.attempts, outcome, reason);
       ctx.logger.error("upload failed", { ...fields, duration_ms: Math.round(performance.now() - started), error: reason });
       return;
     }
-    await ctx.service.finishUpload(video.id, true);
+    await ctx.service.finishUploadAttempt(video.id, video.attempts, "success");
     ctx.logger.info("uploaded", { ...fields, duration_ms: Math.round(performance.now() - started) });
   };
 }

@@ -5,7 +5,7 @@
 import pg from "pg";
 import { readConfig, resolveDurations } from "../config.js";
 import { resolveDatabase, type ResolvedDatabase } from "../db/database.js";
-import { migrateDatabase } from "../db/migrate.js";
+import { prepareDatabase } from "../db/migrate.js";
 import { jsonLogger } from "../log.js";
 import { localDestination } from "../media/local-destination.js";
 import { loadMediaProcess } from "../media/plugin.js";
@@ -45,7 +45,8 @@ try {
     logger.info("embedded PostgreSQL started; connect with psql to the URL on the next line", { data_dir: config.dataDir });
     console.log(database.url);
   }
-  await migrateDatabase(database.url);
+  const prepared = await prepareDatabase(database.url, config.migrateDatabaseUrl);
+  if (prepared === "checked") logger.info("database is up to date (migrations are applied by its owner)");
   const probe = new pg.Pool({ connectionString: database.url, max: 1 });
   const durations = await resolveDurations(probe, config).finally(() => probe.end());
   const mediaProcess = config.mediaProcessModule

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import pg from "pg";
+import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -39,4 +40,90 @@ function runGraphileMigrate(databaseUrl: string): Promise<void> {
       code === 0 ? resolve() : reject(new Error(`graphile-migrate migrate failed (exit ${code}):\n${output}`)),
     );
   });
+}
+
+/**
+ * What `npm start` does before it runs: the scheduler's migrations and Graphile Worker's schema,
+ * applied through `migrateUrl` (MIGRATE_DATABASE_URL, the owner) when it is given, and the
+ * worker role's grants on the queue. Without it, `runUrl` (DATABASE_URL) migrates when its role
+ * may; a least-privilege role (e.g. one granted upload_scheduler_worker) only checks that the
+ * database is up to date, and says what to do when it is not.
+ */
+export async function prepareDatabase(runUrl: string, migrateUrl: string | undefined): Promise<"migrated" | "checked"> {
+  const url = migrateUrl ?? runUrl;
+  if (!migrateUrl && !(await mayMigrate(runUrl))) {
+    const pending = await pendingMigrations(runUrl);
+    if (pending.length > 0) {
+      throw new Error(
+        `the database needs ${pending.length} migration(s) (${pending[0]}…) and this role may not apply them: ` +
+          "set MIGRATE_DATABASE_URL to the schema owner's connection, or run `npm run db:migrate` as the owner",
+      );
+    }
+    if (!(await hasQueueSchema(runUrl))) {
+      throw new Error(
+        "Graphile Worker's schema (graphile_worker) is not installed and this role may not install it: " +
+          "set MIGRATE_DATABASE_URL to the schema owner's connection (once is enough)",
+      );
+    }
+    return "checked";
+  }
+  await migrateDatabase(url);
+  await runMigrations({ connectionString: url, logger: silentGraphileLogger() });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("select upload_scheduler_private.grant_queue_to_worker()");
+  } finally {
+    await client.end();
+  }
+  return "migrated";
+}
+
+/** Whether the role of `url` owns the scheduler's schema (or may create it). */
+async function mayMigrate(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`
+      select coalesce(
+        (select pg_has_role(current_user, n.nspowner, 'USAGE') from pg_namespace n where n.nspname = 'upload_scheduler'),
+        has_database_privilege(current_database(), 'CREATE')) as may`);
+    return rows[0].may === true;
+  } finally {
+    await client.end();
+  }
+}
+
+async function hasQueueSchema(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query("select to_regclass('graphile_worker.migrations') is not null as ok");
+    return rows[0].ok === true;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The committed migrations the database has not applied yet. */
+async function pendingMigrations(url: string): Promise<string[]> {
+  const { readdirSync } = await import("node:fs");
+  const committed = readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "select filename from graphile_migrate.migrations where to_regclass('graphile_migrate.migrations') is not null",
+    ).catch(() => ({ rows: [] as Array<{ filename: string }> }));
+    // graphile-migrate records a migration as "000007.sql", without the message's slug.
+    const applied = new Set(rows.map((r) => parseInt(r.filename, 10)));
+    return committed.filter((f) => !applied.has(parseInt(f, 10)));
+  } finally {
+    await client.end();
+  }
+}
+
+function silentGraphileLogger() {
+  // graphile-worker's Logger, quiet: the runner logs through its own logger once it runs.
+  return new GraphileLogger(() => () => {});
 }
