@@ -81,6 +81,29 @@ t.test("the design note's service functions, typed, through a whole Monday", asy
   t.ok(second);
 });
 
+t.test("attempts from Node: start for a worker, finish that attempt, repeat the report harmlessly, refuse a stale one", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const user = await addUser(db);
+  const { afternoon } = await designNoteMonday(db, user);
+  const [video] = await queueVideos(db, user, 2);
+  await service.claimDueVideos({ now: monday("11:58") });
+  const started = await service.startUploadAttempt(video!, { worker: "host:42", now: monday("11:59") });
+  t.match(started, { status: "uploading", attempts: 1, worker: "host:42" });
+  const done = await service.finishUploadAttempt(video!, 1, "timed_out", "upload timed out after 30 minutes", monday("12:10"));
+  t.match(done, { status: "failed", lastOutcome: "timed_out", lastError: "upload timed out after 30 minutes" });
+  const again = await service.finishUploadAttempt(video!, 1, "timed_out", null, monday("12:11"));
+  t.equal(again.status, "failed", "the same report again returns quietly");
+  const stale = await service.finishUploadAttempt(video!, 1, "success", null, monday("12:12")).catch((e) => e);
+  t.match(stale, { kind: "state", code: "UPSTS", message: /ended as timed_out/ });
+
+  await service.retryVideo(video!);
+  await service.claimDueVideos({ now: monday("12:00") });
+  const late = await service.startUploadAttempt(video!, { startGrace: "1 minute", now: monday("18:01:01") });
+  t.match(late, { status: "initiate", lastOutcome: "late", slotId: null }, "after its slot (12:00-17:59:59) and the grace: back in the queue");
+  t.equal(await service.getUploadCountForSlot(afternoon, monday("12:00")), 0, "and its place in the afternoon with it");
+});
+
 t.test("a user in another zone gets DateTimes in that zone", async (t) => {
   const db = await testDatabase(t);
   const service = new UploadSchedulerService(db.pool);

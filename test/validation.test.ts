@@ -81,8 +81,8 @@ t.test("finishing an upload twice is refused; the first outcome stands", async (
   await designNoteMonday(db, user);
   await queueVideos(db, user, 1);
   const [video] = await db.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [user, kolkata("2026-11-30 09:00")]);
-  await db.q("select upload_scheduler.start_upload($1)", [video.id]);
-  await db.q("select upload_scheduler.finish_upload($1, true)", [video.id]);
+  await db.q("select upload_scheduler.start_upload($1, $2)", [video.id, kolkata("2026-11-30 09:01")]);
+  await db.q("select upload_scheduler.finish_upload($1, true, null, $2)", [video.id, kolkata("2026-11-30 09:05")]);
   const before = await snapshot(db);
   await rejects(t, db.pool.query("select upload_scheduler.finish_upload($1, false, 'late')", [video.id]), "UPSTS", /'success', not 'uploading'/);
   t.equal(await snapshot(db), before, "nothing changed");
