@@ -22,6 +22,16 @@ begin
       using errcode = 'UPARG',
             hint = 'Leave created_at out for now().';
   end if;
+  if length(new.pause_reason) > 500 then
+    raise exception 'pause_reason of user % is % characters long.', new.id, length(new.pause_reason)
+      using errcode = 'UPARG',
+            hint = 'Say why in at most 500 characters.';
+  end if;
+  if new.uploads_paused_until = '-infinity' then
+    raise exception 'uploads_paused_until of user % is -infinity.', new.id
+      using errcode = 'UPARG',
+            hint = 'Pause until an instant (or ''infinity'', until resumed), or set NULL to resume.';
+  end if;
   if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
     perform upload_scheduler_private.assert_known_time_zone(new.time_zone);
   end if;

@@ -81,6 +81,11 @@ begin
       using errcode = 'UPARG',
             hint = 'Leave created_at out for now().';
   end if;
+  if new.min_interval is not null and (new.min_interval <= interval '0' or new.min_interval >= interval '1 day') then
+    raise exception '% has min_interval %, which is not positive and under a day.', v_label, quote_literal(new.min_interval::text)
+      using errcode = 'UPPAC',
+            hint = 'Give the least time between two claims into the slot on one day, e.g. ''45 minutes''; NULL for no pacing.';
+  end if;
   if length(new.slot_name) > 50 then
     raise exception 'slot_name % is % characters long.', quote_literal(left(new.slot_name, 60) || case when length(new.slot_name) > 60 then '…' else '' end), length(new.slot_name)
       using errcode = 'UPNAM',
@@ -114,7 +119,7 @@ end;
 $$;
 
 comment on function upload_scheduler_private.tg_upload_schedules__validate() is
-  E'Trigger: stores day lowercase and refuses an unknown weekday (UPDAY), missing, fractional or reversed times (UPTIM), a missing or negative max_uploads (UPQTA), a slot_name over 50 characters (UPNAM), an unknown user (UPNUS), a changed id or user_id (UPIMM) and overlapping active slots of one user (UPOVL). Takes the owner''s row lock.';
+  E'Trigger: stores day lowercase and refuses an unknown weekday (UPDAY), missing, fractional or reversed times (UPTIM), a missing or negative max_uploads (UPQTA), a slot_name over 50 characters (UPNAM), a min_interval that is not positive and under a day (UPPAC), an unknown user (UPNUS), a changed id or user_id (UPIMM) and overlapping active slots of one user (UPOVL). Takes the owner''s row lock.';
 
 drop trigger if exists tg_upload_schedules__validate on public.upload_schedules;
 create trigger tg_upload_schedules__validate

@@ -36,6 +36,8 @@ begin
     where v.slot_id = o.id;
 
     delete from upload_scheduler.slot_day_counts c using old_rows o where c.slot_id = o.id;
+    -- What a foreign key with ON DELETE CASCADE would do (see the exceptions' table).
+    delete from public.upload_schedule_exceptions e using old_rows o where e.slot_id = o.id;
     return null;
   end if;
 
@@ -93,7 +95,7 @@ end;
 $$;
 
 comment on function upload_scheduler_private.tg_upload_schedules__uses() is
-  E'Trigger: when slots are deleted, returns their pending claims to the queue, retires their day''s uses and clears videos.slot_id; when slots are moved, retires their old window''s uses; when active slots are created, switched on or moved, they inherit the retired uses of overlapping windows.';
+  E'Trigger: when slots are deleted, returns their pending claims to the queue, retires their day''s uses, clears videos.slot_id and deletes their date exceptions; when slots are moved, retires their old window''s uses; when active slots are created, switched on or moved, they inherit the retired uses of overlapping windows.';
 
 drop trigger if exists tg_upload_schedules__release_videos on public.upload_schedules;
 

@@ -20,6 +20,7 @@ declare
   v_dates date[];
   v_deltas int[];
   v_kept int[];
+  v_last timestamptz[];
 begin
   if tg_op = 'UPDATE' then
     -- No LIMIT: with one, the planner hopes to find a bad row early and nested-loops over both
@@ -101,26 +102,28 @@ begin
   -- (Transition tables exist only for their own event, hence one query per event.)
   if tg_op = 'INSERT' then
     select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0)
-      into v_slot_ids, v_dates, v_deltas, v_kept
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
+           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
     from (
-      select n.slot_id, n.slot_date, count(*)::int as delta
+      select n.slot_id, n.slot_date, count(*)::int as delta, max(n.claimed_at) as last_claim
       from new_rows n
       where n.slot_id is not null and n.status in ('pending', 'uploading', 'success')
       group by 1, 2
     ) d;
   elsif tg_op = 'UPDATE' then
     select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0)
-      into v_slot_ids, v_dates, v_deltas, v_kept
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
+           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
     from (
-      select x.slot_id, x.slot_date, sum(x.delta)::int as delta
+      select x.slot_id, x.slot_date, sum(x.delta)::int as delta, max(x.claimed_at) as last_claim
       from (
-        select o.slot_id, o.slot_date, -1 as delta
+        select o.slot_id, o.slot_date, -1 as delta, null::timestamptz as claimed_at
         from old_rows o
         where o.slot_id is not null and o.status in ('pending', 'uploading', 'success')
         union all
-        select n.slot_id, n.slot_date, 1
+        select n.slot_id, n.slot_date, 1, n.claimed_at
         from new_rows n
         where n.slot_id is not null and n.status in ('pending', 'uploading', 'success')
       ) x
@@ -129,8 +132,9 @@ begin
     ) d;
   else
     select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(d.kept order by d.slot_id, d.slot_date)
-      into v_slot_ids, v_dates, v_deltas, v_kept
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(d.kept order by d.slot_id, d.slot_date),
+           array_agg(null::timestamptz)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
     from (
       select o.slot_id, o.slot_date, -count(*) filter (where o.status = 'pending')::int as delta,
              count(*) filter (where o.status <> 'pending')::int as kept
@@ -144,21 +148,31 @@ begin
     -- In (slot, date) order, so concurrent statements cannot deadlock on counters. A counter
     -- that no longer exists (its slot was deleted) has nothing to give back.
     with changed as (
-      insert into upload_scheduler.slot_day_counts as c (slot_id, local_date, used, kept)
-      select d.slot_id, d.local_date, d.delta, d.kept
-      from unnest(v_slot_ids, v_dates, v_deltas, v_kept) with ordinality as d (slot_id, local_date, delta, kept, n)
+      insert into upload_scheduler.slot_day_counts as c (slot_id, local_date, used, kept, last_claim_at)
+      select d.slot_id, d.local_date, d.delta, d.kept, d.last_claim
+      from unnest(v_slot_ids, v_dates, v_deltas, v_kept, v_last) with ordinality as d (slot_id, local_date, delta, kept, last_claim, n)
       where d.delta > 0 or exists (select 1 from upload_scheduler.slot_day_counts e where e.slot_id = d.slot_id and e.local_date = d.local_date)
       order by d.n
-      on conflict (slot_id, local_date) do update set used = c.used + excluded.used, kept = c.kept + excluded.kept
+      on conflict (slot_id, local_date) do update
+        set used = c.used + excluded.used, kept = c.kept + excluded.kept,
+            last_claim_at = greatest(c.last_claim_at, excluded.last_claim_at)
       returning c.slot_id, c.local_date, c.used
     )
-    select x.slot_id, x.local_date, x.used, s.max_uploads, s.slot_name
+    select x.slot_id, x.local_date, x.used, coalesce(e.max_uploads, s.max_uploads) as max_uploads, s.slot_name,
+           e.max_uploads is not null as by_exception
       into v_over
     from changed x
     join unnest(v_slot_ids, v_dates, v_deltas) as d (slot_id, local_date, delta)
       on d.slot_id = x.slot_id and d.local_date = x.local_date
     join public.upload_schedules s on s.id = x.slot_id
-    where x.used < 0 or (d.delta > 0 and x.used > s.max_uploads);
+    -- The quota that day: a date exception of the slot, else of the whole day, else the slot's.
+    left join lateral (
+      select e.max_uploads from public.upload_schedule_exceptions e
+      where e.user_id = s.user_id and e.local_date = x.local_date and (e.slot_id = s.id or e.slot_id is null)
+      order by e.slot_id nulls last
+      limit 1
+    ) e on true
+    where x.used < 0 or (d.delta > 0 and x.used > coalesce(e.max_uploads, s.max_uploads));
     if found then
       if v_over.used < 0 then
         raise exception 'The count of slot % on % would drop to %.', v_over.slot_id, v_over.local_date, v_over.used
@@ -166,7 +180,8 @@ begin
                 hint = 'The counters disagree with the videos; this is a bug of the scheduler. Please report it with the statement that raised it.';
       end if;
       raise exception 'Slot % (%) allows % uploads on %; this change would count %.',
-          coalesce(quote_literal(v_over.slot_name), v_over.slot_id::text), v_over.slot_id, v_over.max_uploads, v_over.local_date, v_over.used
+          coalesce(quote_literal(v_over.slot_name), v_over.slot_id::text), v_over.slot_id, v_over.max_uploads,
+          v_over.local_date || case when v_over.by_exception then ' (a date exception)' else '' end, v_over.used
         using errcode = 'UPFUL',
               detail = 'Videos that are pending, uploading or success count against their slot on their slot_date.',
               hint = 'Raise the slot''s max_uploads, use another slot or date, or leave slot_id and slot_date NULL.';

@@ -21,7 +21,7 @@ declare
   v_table regclass;
 begin
   foreach v_table in array array[
-    'public.users', 'public.upload_schedules', 'public.videos', 'public.upload_attempts',
+    'public.users', 'public.upload_schedules', 'public.upload_schedule_exceptions', 'public.videos', 'public.upload_attempts',
     'upload_scheduler.slot_day_counts', 'upload_scheduler.retired_slot_uses']::regclass[]
   loop
     execute format('drop trigger if exists tg_refuse_truncate on %s', v_table);

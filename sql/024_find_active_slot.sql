@@ -22,11 +22,11 @@ begin
     and s.is_active
     and s.day = upload_scheduler_private.weekday_name(v_local)
     and date_trunc('second', v_local)::time between s.start_time and s.end_time
-    and coalesce(c.used, 0) < s.max_uploads
+    and coalesce(c.used, 0) < upload_scheduler_private.effective_quota(s.user_id, s.id, v_local::date, s.max_uploads)
   order by s.start_time
   limit 1;
 end;
 $$;
 
 comment on function upload_scheduler.find_active_slot(uuid, timestamptz) is
-  E'The user''s active slot that holds p_now (local time, whole seconds, inclusive ends) and still has room today; no row when there is none.';
+  E'The user''s active slot that holds p_now (local time, whole seconds, inclusive ends) and still has room today (date exceptions applied); no row when there is none. Ignores pause and pacing, which decide when a claim happens, not whether the slot has room.';

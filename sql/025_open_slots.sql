@@ -41,7 +41,7 @@ begin
            date_trunc('second', p_now at time zone z.time_zone)::time as local_time
     from (select distinct u.time_zone from public.users u where v_scope is null or u.id = v_scope) z
   )
-  select s.id, u.id, s.slot_name, z.time_zone, z.local_date, z.local_time, s.max_uploads, coalesce(c.used, 0)
+  select s.id, u.id, s.slot_name, z.time_zone, z.local_date, z.local_time, coalesce(e.max_uploads, s.max_uploads), coalesce(c.used, 0)
   from zones z
   join public.users u on u.time_zone = z.time_zone and (v_scope is null or u.id = v_scope)
   -- Active slots of one user do not overlap: the one that started last before now is the only candidate.
@@ -52,10 +52,17 @@ begin
     order by s.start_time desc
     limit 1
   ) s
+  -- The quota that day: a date exception of the slot, else of the whole day, else the slot's.
+  left join lateral (
+    select e.max_uploads from public.upload_schedule_exceptions e
+    where e.user_id = u.id and e.local_date = z.local_date and (e.slot_id = s.id or e.slot_id is null)
+    order by e.slot_id nulls last
+    limit 1
+  ) e on true
   left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = z.local_date
   where s.end_time >= z.local_time;
 end;
 $$;
 
 comment on function upload_scheduler.open_slots(timestamptz) is
-  E'Every active slot of every user (of the session''s user, for an application role) that holds p_now in its owner''s time zone, with the local date and time, max_uploads and how many uploads are already counted against it that day.';
+  E'Every active slot of every user (of the session''s user, for an application role) that holds p_now in its owner''s time zone, with the local date and time, its quota that day (max_uploads, or a date exception''s) and how many uploads are already counted against it.';

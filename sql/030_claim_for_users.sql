@@ -31,6 +31,7 @@ declare
   v_dates date[];
   v_users uuid[];
   v_quotas integer[];
+  v_paces interval[];
 begin
   if p_user_ids is null or cardinality(p_user_ids) = 0 then
     return;
@@ -39,8 +40,9 @@ begin
   perform 1 from public.users u where u.id = any(p_user_ids) order by u.id for share;
 
   select array_agg(o.slot_id order by o.slot_id, o.local_date), array_agg(o.local_date order by o.slot_id, o.local_date),
-         array_agg(o.user_id order by o.slot_id, o.local_date), array_agg(o.max_uploads order by o.slot_id, o.local_date)
-    into v_slot_ids, v_dates, v_users, v_quotas
+         array_agg(o.user_id order by o.slot_id, o.local_date), array_agg(o.quota order by o.slot_id, o.local_date),
+         array_agg(o.min_interval order by o.slot_id, o.local_date)
+    into v_slot_ids, v_dates, v_users, v_quotas, v_paces
   from (
     with zones as materialized (
       select z.time_zone,
@@ -49,18 +51,29 @@ begin
              date_trunc('second', p_now at time zone z.time_zone)::time as local_time
       from (select distinct u.time_zone from public.users u where u.id = any(p_user_ids)) z
     )
-    select s.id as slot_id, z.local_date, u.id as user_id, s.max_uploads
+    select s.id as slot_id, z.local_date, u.id as user_id, coalesce(e.max_uploads, s.max_uploads) as quota, s.min_interval
     from public.users u
     join zones z on z.time_zone = u.time_zone
     -- Active slots of one user do not overlap: the one that started last before now is the only candidate.
     cross join lateral (
-      select s.id, s.max_uploads, s.end_time
+      select s.id, s.max_uploads, s.end_time, s.min_interval
       from public.upload_schedules s
       where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time <= z.local_time
       order by s.start_time desc
       limit 1
     ) s
-    where u.id = any(p_user_ids) and s.end_time >= z.local_time and s.max_uploads > 0
+    -- The quota that day: a date exception of the slot, else of the whole day, else the slot's.
+    left join lateral (
+      select e.max_uploads from public.upload_schedule_exceptions e
+      where e.user_id = u.id and e.local_date = z.local_date and (e.slot_id = s.id or e.slot_id is null)
+      order by e.slot_id nulls last
+      limit 1
+    ) e on true
+    where u.id = any(p_user_ids)
+      and s.end_time >= z.local_time
+      and coalesce(e.max_uploads, s.max_uploads) > 0
+      -- A paused user is not claimed for until the pause ends.
+      and (u.uploads_paused_until is null or u.uploads_paused_until <= p_now)
   ) o;
 
   if v_slot_ids is null then
@@ -75,10 +88,16 @@ begin
   on conflict (slot_id, local_date) do update set used = c.used where false;
 
   -- A new statement, so a new snapshot: the counters as the last claim into them left them.
+  -- A paced slot takes one video per tick, and only min_interval after its last claim.
   return query
   with slot_room as (
-    select o.slot_id, o.local_date, o.user_id, greatest(o.quota - c.used, 0) as room
-    from unnest(v_slot_ids, v_dates, v_users, v_quotas) as o (slot_id, local_date, user_id, quota)
+    select o.slot_id, o.local_date, o.user_id,
+           case
+             when o.min_interval is null then greatest(o.quota - c.used, 0)
+             when c.last_claim_at is not null and p_now < c.last_claim_at + o.min_interval then 0
+             else least(greatest(o.quota - c.used, 0), 1)
+           end as room
+    from unnest(v_slot_ids, v_dates, v_users, v_quotas, v_paces) as o (slot_id, local_date, user_id, quota, min_interval)
     join upload_scheduler.slot_day_counts c on c.slot_id = o.slot_id and c.local_date = o.local_date
   ),
   picked as (
@@ -108,4 +127,4 @@ end;
 $$;
 
 comment on function upload_scheduler_private.claim_for_users(uuid[], integer, timestamptz) is
-  E'Internal: for each user given, claims the oldest initiate videos into the slot open at p_now, up to the room it has that day, at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';
+  E'Internal: for each user given (not paused), claims the oldest initiate videos into the slot open at p_now, up to the room it has that day (date exceptions applied; one per tick and min_interval apart when paced), at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';

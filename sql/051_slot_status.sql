@@ -1,7 +1,7 @@
--- slot_name was varchar(50) until the integrity migration; a changed result type needs a drop.
+-- The result gained min_interval, quota_today and paused_until; a changed result type needs a drop.
 do $$
 begin
-  if pg_get_function_result(to_regprocedure('upload_scheduler.slot_status(uuid, timestamptz)')) like '%varying(50)%' then
+  if pg_get_function_result(to_regprocedure('upload_scheduler.slot_status(uuid, timestamptz)')) not like '%quota_today%' then
     drop function upload_scheduler.slot_status(uuid, timestamptz);
   end if;
 end;
@@ -24,7 +24,10 @@ returns table (
   is_today boolean,
   is_open_now boolean,
   used_today integer,
-  room_today integer
+  room_today integer,
+  min_interval interval,
+  quota_today integer,
+  paused_until timestamptz
 )
 language plpgsql
 stable
@@ -43,7 +46,10 @@ begin
          l.day = s.day,
          s.is_active and l.day = s.day and l.local_time between s.start_time and s.end_time,
          case when l.day = s.day then coalesce(c.used, 0) end,
-         case when l.day = s.day then greatest(s.max_uploads - coalesce(c.used, 0), 0) end
+         case when l.day = s.day then greatest(q.quota - coalesce(c.used, 0), 0) end,
+         s.min_interval,
+         case when l.day = s.day then q.quota end,
+         case when u.uploads_paused_until > p_now then u.uploads_paused_until end
   from public.upload_schedules s
   join public.users u on u.id = s.user_id
   cross join lateral (
@@ -52,6 +58,9 @@ begin
            date_trunc('second', p_now at time zone u.time_zone)::time as local_time
   ) l
   left join upload_scheduler.slot_day_counts c on c.slot_id = s.id and c.local_date = l.local_date
+  cross join lateral (
+    select upload_scheduler_private.effective_quota(s.user_id, s.id, l.local_date, s.max_uploads) as quota
+  ) q
   where (p_user_id is null or s.user_id = p_user_id)
     and (v_scope is null or s.user_id = v_scope)
   order by s.user_id,
@@ -61,4 +70,4 @@ end;
 $$;
 
 comment on function upload_scheduler.slot_status(uuid, timestamptz) is
-  E'The weekly schedule as the scheduler sees it at p_now: every slot (of one user, or of all when p_user_id is NULL) in weekday order, whether it is today and open now, and today''s use and room. Raises UPNUS for an unknown user.';
+  E'The weekly schedule as the scheduler sees it at p_now: every slot (of one user, or of all when p_user_id is NULL) in weekday order, whether it is today and open now, today''s quota (date exceptions applied), use and room, its pacing, and the user''s pause. Raises UPNUS for an unknown user.';

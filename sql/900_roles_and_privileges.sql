@@ -90,7 +90,10 @@ begin
     upload_scheduler.find_active_slot(uuid, timestamptz),
     upload_scheduler.open_slots(timestamptz),
     upload_scheduler.preview_tick(timestamptz),
-    upload_scheduler.slot_status(uuid, timestamptz)
+    upload_scheduler.slot_status(uuid, timestamptz),
+    upload_scheduler.get_schedule(uuid),
+    upload_scheduler.upcoming_uploads(uuid, interval, timestamptz),
+    upload_scheduler.upcoming_windows(uuid, interval, timestamptz)
   to upload_scheduler_worker, upload_scheduler_app;
 
   -- The runner: the tick, and starting and finishing the attempts its jobs run.
@@ -107,16 +110,21 @@ begin
     upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz),
     upload_scheduler.finish_upload(uuid, boolean, text, timestamptz),
     upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz),
-    upload_scheduler.retry_video(uuid)
+    upload_scheduler.retry_video(uuid),
+    upload_scheduler.set_schedule(uuid, jsonb),
+    upload_scheduler.pause_uploads(uuid, timestamptz, text, timestamptz),
+    upload_scheduler.resume_uploads(uuid)
   to upload_scheduler_app;
 
-  grant select on public.users, public.upload_schedules, public.videos, public.upload_attempts to upload_scheduler_worker;
-  grant select, insert, update, delete on public.users, public.upload_schedules, public.videos to upload_scheduler_app;
+  grant select on public.users, public.upload_schedules, public.upload_schedule_exceptions, public.videos, public.upload_attempts
+    to upload_scheduler_worker;
+  grant select, insert, update, delete on public.users, public.upload_schedules, public.upload_schedule_exceptions, public.videos
+    to upload_scheduler_app;
   grant select on public.upload_attempts to upload_scheduler_app;
 
   -- Row-level security (enabled by the migrations): the worker reads every row, an
   -- application only its user's.
-  foreach v_table in array array['users', 'upload_schedules', 'videos', 'upload_attempts'] loop
+  foreach v_table in array array['users', 'upload_schedules', 'upload_schedule_exceptions', 'videos', 'upload_attempts'] loop
     execute format('drop policy if exists worker_reads_all on public.%I', v_table);
     execute format('create policy worker_reads_all on public.%I for select to upload_scheduler_worker using (true)', v_table);
     execute format('drop policy if exists app_acts_for_its_user on public.%I', v_table);
