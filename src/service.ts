@@ -4,6 +4,10 @@ import { SchedulerError } from "./errors.js";
 import type {
   AttemptOutcome,
   ClaimedVideo,
+  ScheduleSlot,
+  UpcomingUpload,
+  UpcomingWindow,
+  User,
   Instant,
   OpenSlot,
   SlotStatus,
@@ -69,8 +73,24 @@ function toSlot(row: any): UploadSlot {
     maxUploads: row.max_uploads,
     slotName: row.slot_name,
     isActive: row.is_active,
+    minInterval: row.min_interval ?? null,
     createdAt: inZone(row.created_at, row.time_zone)!,
   };
+}
+
+function toUser(row: any): User {
+  return {
+    id: row.id,
+    timeZone: row.time_zone,
+    createdAt: inZone(row.created_at, row.time_zone)!,
+    uploadsPausedUntil: row.uploads_paused_until === null ? null : pausedUntil(row.uploads_paused_until, row.time_zone),
+    pauseReason: row.pause_reason,
+  };
+}
+
+/** 'infinity' comes back from pg as the number Infinity: a pause until resumed. */
+function pausedUntil(value: Date | number, zone: string): DateTime | "infinity" {
+  return typeof value === "number" || Number.isNaN((value as Date).getTime?.()) ? "infinity" : DateTime.fromJSDate(value as Date, { zone });
 }
 
 function toOpenSlot(row: any): OpenSlot {
@@ -119,6 +139,12 @@ export class UploadSchedulerService {
     retry_video: "retryVideo",
     preview_tick: "previewTick",
     slot_status: "getSlotStatus",
+    set_schedule: "setSchedule",
+    get_schedule: "getSchedule",
+    pause_uploads: "pauseUploads",
+    resume_uploads: "resumeUploads",
+    upcoming_uploads: "upcomingUploads",
+    upcoming_windows: "upcomingWindows",
     run_tick: "runTick",
   } as const satisfies Record<string, keyof UploadSchedulerService>;
 
@@ -284,12 +310,15 @@ export class UploadSchedulerService {
   /** What a tick at `now` would claim, changing nothing. */
   async previewTick(now?: Instant): Promise<TickPreview[]> {
     const rows = await this.rows("select * from upload_scheduler.preview_tick(coalesce($1::timestamptz, now()))", [instant(now)]);
-    return rows.map((row) => ({ ...toOpenSlot(row), room: row.room, wouldClaim: row.would_claim }));
+    return rows.map((row) => ({ ...toOpenSlot(row), room: row.room, wouldClaim: row.would_claim, note: row.note }));
   }
 
   /** The weekly schedule (of one user, or everyone) with today's use and room. */
   async getSlotStatus(userId?: string | null, now?: Instant): Promise<SlotStatus[]> {
-    const rows = await this.rows("select * from upload_scheduler.slot_status($1, coalesce($2::timestamptz, now()))", [userId ?? null, instant(now)]);
+    const rows = await this.rows(
+      "select *, min_interval::text as min_interval from upload_scheduler.slot_status($1, coalesce($2::timestamptz, now()))",
+      [userId ?? null, instant(now)],
+    );
     return rows.map((row) => ({
       userId: row.user_id,
       slotId: row.slot_id,
@@ -304,6 +333,81 @@ export class UploadSchedulerService {
       isOpenNow: row.is_open_now,
       usedToday: row.used_today,
       roomToday: row.room_today,
+      minInterval: row.min_interval,
+      quotaToday: row.quota_today,
+      pausedUntil: row.paused_until === null ? null : pausedUntil(row.paused_until, row.time_zone),
+    }));
+  }
+
+  /**
+   * Replaces the user's whole week (the design note's JSON format), all or nothing; slots equal in
+   * (day, start, end) keep their id and today's count. Returns the week, Monday first.
+   */
+  async setSchedule(userId: string, slots: ScheduleSlot[]): Promise<UploadSlot[]> {
+    const rows = await this.rows(
+      `select s.*, s.min_interval::text as min_interval, u.time_zone
+       from upload_scheduler.set_schedule($1, $2::jsonb) s join public.users u on u.id = s.user_id`,
+      [userId, JSON.stringify(slots)],
+    );
+    return rows.map(toSlot);
+  }
+
+  /** The user's week in the same JSON format; `setSchedule(u, await getSchedule(u))` changes nothing. */
+  async getSchedule(userId: string): Promise<ScheduleSlot[]> {
+    const [row] = await this.rows("select upload_scheduler.get_schedule($1) as week", [userId]);
+    return row.week;
+  }
+
+  /** Nothing of the user is claimed until `until` (default: until resumed). */
+  async pauseUploads(userId: string, options: { until?: Instant; reason?: string | null; now?: Instant } = {}): Promise<User> {
+    const [row] = await this.rows(
+      `select * from upload_scheduler.pause_uploads($1, coalesce($2::timestamptz, 'infinity'), $3, coalesce($4::timestamptz, now()))`,
+      [userId, instant(options.until), options.reason ?? null, instant(options.now)],
+    );
+    return toUser(row);
+  }
+
+  /** Ends the user's pause now. */
+  async resumeUploads(userId: string): Promise<User> {
+    const [row] = await this.rows("select * from upload_scheduler.resume_uploads($1)", [userId]);
+    return toUser(row);
+  }
+
+  /** The forecast: each waiting video and the tick that will claim it, in the owner's zone (null when beyond the horizon). */
+  async upcomingUploads(options: { userId?: string | null; horizon?: string; now?: Instant } = {}): Promise<UpcomingUpload[]> {
+    const rows = await this.rows(
+      `select f.*, u.time_zone from upload_scheduler.upcoming_uploads($1, $2::interval, coalesce($3::timestamptz, now())) f
+       join public.users u on u.id = f.user_id`,
+      [options.userId ?? null, options.horizon ?? "7 days", instant(options.now)],
+    );
+    return rows.map((row) => ({
+      videoId: row.video_id,
+      userId: row.user_id,
+      queuePosition: row.queue_position,
+      slotId: row.slot_id,
+      slotName: row.slot_name,
+      localDate: row.local_date,
+      expectedAt: inZone(row.expected_at, row.time_zone),
+    }));
+  }
+
+  /** Each slot opening in the horizon, with its quota, use and a note (DST, exceptions, pause), in the owner's zone. */
+  async upcomingWindows(options: { userId?: string | null; horizon?: string; now?: Instant } = {}): Promise<UpcomingWindow[]> {
+    const rows = await this.rows(
+      `select w.*, u.time_zone from upload_scheduler.upcoming_windows($1, $2::interval, coalesce($3::timestamptz, now())) w
+       join public.users u on u.id = w.user_id`,
+      [options.userId ?? null, options.horizon ?? "7 days", instant(options.now)],
+    );
+    return rows.map((row) => ({
+      userId: row.user_id,
+      slotId: row.slot_id,
+      slotName: row.slot_name,
+      localDate: row.local_date,
+      opensAt: inZone(row.opens_at, row.time_zone),
+      closesAt: inZone(row.closes_at, row.time_zone),
+      maxUploads: row.max_uploads,
+      used: row.used,
+      note: row.note,
     }));
   }
 

@@ -20,6 +20,52 @@ export interface User {
   id: string;
   timeZone: string;
   createdAt: DateTime;
+  /** Nothing is claimed before it; "infinity" until resumed; null when not paused. */
+  uploadsPausedUntil: DateTime | "infinity" | null;
+  pauseReason: string | null;
+}
+
+/** One slot of the week in the design note's JSON format (set_schedule / get_schedule). */
+export interface ScheduleSlot {
+  day: Weekday | string;
+  /** "HH:MM:SS", local to the user's zone. */
+  start_time: string;
+  end_time: string;
+  max_uploads?: number;
+  slot_name?: string | null;
+  is_active?: boolean;
+  /** PostgreSQL interval text, e.g. "45 minutes"; null or absent: no pacing. */
+  min_interval?: string | null;
+  user_id?: string;
+}
+
+/** A row of upload_scheduler.upcoming_uploads: the forecast of one waiting video. */
+export interface UpcomingUpload {
+  videoId: string;
+  userId: string;
+  /** 1 for the video the user's next claim takes. */
+  queuePosition: number;
+  slotId: string | null;
+  slotName: string | null;
+  localDate: string | null;
+  /** The tick that will claim it, in the owner's zone; null when it does not fit in the horizon. */
+  expectedAt: DateTime | null;
+}
+
+/** A row of upload_scheduler.upcoming_windows: one opening of a slot. */
+export interface UpcomingWindow {
+  userId: string;
+  slotId: string;
+  slotName: string | null;
+  localDate: string;
+  /** First open second; null when the slot's local times do not exist that day (DST). */
+  opensAt: DateTime | null;
+  /** Last open second (inclusive). */
+  closesAt: DateTime | null;
+  /** The quota that day (date exceptions applied). */
+  maxUploads: number;
+  used: number;
+  note: string | null;
 }
 
 /** A row of public.upload_schedules. Times of day are local to the owner's time zone, "HH:MM:SS". */
@@ -32,6 +78,8 @@ export interface UploadSlot {
   maxUploads: number;
   slotName: string | null;
   isActive: boolean;
+  /** PostgreSQL interval text ("00:45:00"); null: no pacing. */
+  minInterval: string | null;
   createdAt: DateTime;
 }
 
@@ -85,6 +133,8 @@ export interface OpenSlot {
 export interface TickPreview extends OpenSlot {
   room: number;
   wouldClaim: string[];
+  /** Why the room is what it is: a pause, pacing. */
+  note: string | null;
 }
 
 /** A row of upload_scheduler.slot_status. */
@@ -102,6 +152,12 @@ export interface SlotStatus {
   isOpenNow: boolean;
   usedToday: number | null;
   roomToday: number | null;
+  /** PostgreSQL interval text; null: no pacing. */
+  minInterval: string | null;
+  /** Today's quota with date exceptions applied (null when the slot is not today). */
+  quotaToday: number | null;
+  /** The user's pause, when one is on at `now`: an instant, or "infinity" until resumed. */
+  pausedUntil: DateTime | "infinity" | null;
 }
 
 export interface ClaimedVideo {
