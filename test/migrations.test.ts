@@ -55,6 +55,12 @@ t.test("every function is documented, pins its search_path, and has the contract
     reset_stale_pending_videos: "p_older_than interval, p_now timestamp with time zone",
     start_upload: "p_video_id uuid, p_now timestamp with time zone",
     finish_upload: "p_video_id uuid, p_succeeded boolean, p_error text, p_now timestamp with time zone",
+    set_schedule: "p_user_id uuid, p_slots jsonb",
+    get_schedule: "p_user_id uuid",
+    pause_uploads: "p_user_id uuid, p_until timestamp with time zone, p_reason text, p_now timestamp with time zone",
+    resume_uploads: "p_user_id uuid",
+    upcoming_uploads: "p_user_id uuid, p_horizon interval, p_now timestamp with time zone",
+    upcoming_windows: "p_user_id uuid, p_horizon interval, p_now timestamp with time zone",
   };
   for (const [name, args] of Object.entries(contract)) {
     t.same(functions.filter((f) => f.proname === name).map((f) => f.args), [args], `${name}(${args})`);

@@ -104,6 +104,39 @@ t.test("attempts from Node: start for a worker, finish that attempt, repeat the 
   t.equal(await service.getUploadCountForSlot(afternoon, monday("12:00")), 0, "and its place in the afternoon with it");
 });
 
+t.test("the schedule from Node: the week as JSON, pause, and the forecast as DateTimes in the owner's zone", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const user = await addUser(db, "America/New_York");
+  const week = await service.setSchedule(user, [
+    { day: "monday", start_time: "09:00:00", end_time: "11:59:59", max_uploads: 2, slot_name: "morning", min_interval: "30 minutes" },
+  ]);
+  t.match(week, [{ day: "monday", startTime: "09:00:00", maxUploads: 2, slotName: "morning", minInterval: "00:30:00" }]);
+  t.same(await service.getSchedule(user), [
+    { user_id: user, day: "monday", start_time: "09:00:00", end_time: "11:59:59", max_uploads: 2, slot_name: "morning", is_active: true, min_interval: "00:30:00" },
+  ]);
+  const bad = await service.setSchedule(user, [{ day: "monday", start_time: "09:00:00", end_time: "08:00:00" }]).catch((e) => e);
+  t.match(bad, { kind: "input", code: "UPTIM", message: /^slot 1 \(monday 09:00:00-08:00:00\)/ });
+
+  const [video] = await queueVideos(db, user, 1);
+  const sunday = DateTime.fromISO("2026-11-29T20:00", { zone: "America/New_York" });
+  const [forecast] = await service.upcomingUploads({ userId: user, now: sunday });
+  t.equal(forecast?.videoId, video);
+  t.equal(forecast?.expectedAt?.zoneName, "America/New_York");
+  t.equal(forecast?.expectedAt?.toFormat("ccc HH:mm"), "Mon 09:00");
+  const [window] = await service.upcomingWindows({ userId: user, horizon: "2 days", now: sunday });
+  t.match(window, { slotName: "morning", localDate: "2026-11-30", maxUploads: 2, used: 0, note: null });
+  t.equal(window?.closesAt?.toFormat("HH:mm:ss"), "11:59:59");
+
+  const paused = await service.pauseUploads(user, { until: sunday.plus({ days: 7 }), reason: "holiday", now: sunday });
+  t.equal(paused.pauseReason, "holiday");
+  t.equal(paused.uploadsPausedUntil !== "infinity" && paused.uploadsPausedUntil?.toISODate(), "2026-12-06");
+  t.equal((await service.upcomingUploads({ userId: user, now: sunday }))[0]?.expectedAt, null, "paused for the week: not expected");
+  t.equal((await service.pauseUploads(user, { now: sunday })).uploadsPausedUntil, "infinity", "until resumed");
+  t.equal((await service.getSlotStatus(user, sunday))[0]?.pausedUntil, "infinity");
+  t.equal((await service.resumeUploads(user)).uploadsPausedUntil, null);
+});
+
 t.test("a user in another zone gets DateTimes in that zone", async (t) => {
   const db = await testDatabase(t);
   const service = new UploadSchedulerService(db.pool);

@@ -44,6 +44,9 @@ t.test("the bad-input catalogue", async (t) => {
   t.same((await db.q("select status from videos where user_id = $1 order by created_at", [u])).map((r) => r.status),
     ["initiate", "pending", "uploading", "success", "failed"], "the cast is in place");
 
+  await db.q("insert into upload_schedule_exceptions (user_id, local_date, max_uploads) values ($1, '2026-12-25', 0)", [u]);
+  const exception = (values: string) => `insert into upload_schedule_exceptions (user_id, local_date, slot_id, max_uploads) values (${values})`;
+  const week = (json: unknown) => `select upload_scheduler.set_schedule('${u}', '${JSON.stringify(json)}')`;
   const long = (n: number) => "x".repeat(n);
   const insertSlot = (cols: string) => `insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name, is_active) values (${cols})`;
   const slot = (over: Partial<Record<"user" | "day" | "start" | "end" | "max" | "name" | "active", string>>) =>
@@ -233,6 +236,43 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "a stale sweep at a NULL instant", sql: "select upload_scheduler.reset_stale_pending_videos('30 minutes', null)", code: "UPARG", names: "p_now is NULL" },
     { name: "a NULL interrupted interval", sql: "select upload_scheduler.fail_interrupted_uploads(null)", code: "UPARG", names: "NULL" },
     { name: "the schedule at a NULL instant", sql: "select * from upload_scheduler.slot_status(null, null)", code: "UPARG", names: "p_now is NULL" },
+    // Date exceptions.
+    { name: "an exception with a negative quota", sql: exception(`'${u}', '2026-12-26', null, -1`), code: "UPQTA", names: "-1" },
+    { name: "an exception with a NULL quota", sql: exception(`'${u}', '2026-12-26', null, null`), code: "UPQTA", names: "NULL" },
+    { name: "an exception for another user's slot", sql: exception(`'${u}', '2026-12-26', '${otherSlot}', 0`), code: "UPEXC", names: otherSlot },
+    { name: "an exception for a slot that does not exist", sql: exception(`'${u}', '2026-12-26', '${NOBODY}', 0`), code: "UPNSL", names: NOBODY },
+    { name: "a second whole-day exception for a date", sql: exception(`'${u}', '2026-12-25', null, 1`), code: "UPEXC", names: "2026-12-25" },
+    { name: "an exception without a date", sql: exception(`'${u}', null, null, 0`), code: "UPARG", names: "NULL" },
+    { name: "an exception for an infinite date", sql: exception(`'${u}', 'infinity', null, 0`), code: "UPARG", names: "infinity" },
+    { name: "an exception for an unknown user", sql: exception(`'${NOBODY}', '2026-12-26', null, 0`), code: "UPNUS", names: NOBODY },
+    { name: "an exception given to another user", sql: `update upload_schedule_exceptions set user_id = '${other}'`, code: "UPIMM", names: "cannot change" },
+    { name: "TRUNCATE of the exceptions", sql: "truncate upload_schedule_exceptions", code: "UPTRN", names: "public.upload_schedule_exceptions" },
+    // Pacing and pause.
+    { name: "a negative min_interval", sql: `update upload_schedules set min_interval = '-5 minutes' where id = '${morning}'`, code: "UPPAC", names: "-00:05:00" },
+    { name: "a min_interval of two days", sql: `update upload_schedules set min_interval = '2 days' where id = '${morning}'`, code: "UPPAC", names: "2 days" },
+    { name: "a pause that ended before it began", sql: `select upload_scheduler.pause_uploads('${u}', '2026-11-29 00:00Z', null, '2026-11-30 00:00Z')`, code: "UPARG", names: "2026-11-29" },
+    { name: "a pause until NULL", sql: `select upload_scheduler.pause_uploads('${u}', null)`, code: "UPARG", names: "p_until NULL" },
+    { name: "a pause of an unknown user", sql: `select upload_scheduler.pause_uploads('${NOBODY}')`, code: "UPNUS", names: NOBODY },
+    { name: "a pause until minus infinity", sql: `update users set uploads_paused_until = '-infinity' where id = '${u}'`, code: "UPARG", names: "-infinity" },
+    { name: "a pause reason of 600 characters", sql: `update users set pause_reason = repeat('z', 600) where id = '${u}'`, code: "UPARG", names: "600 characters" },
+    { name: "resuming an unknown user", sql: `select upload_scheduler.resume_uploads('${NOBODY}')`, code: "UPNUS", names: NOBODY },
+    // The week as JSON.
+    { name: "a week that is not an array", sql: week({ day: "monday" }), code: "UPJSN", names: "object" },
+    { name: "a week with a typo in a key", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", max_upload: 2 }]), code: "UPJSN", names: "max_upload" },
+    { name: "a week with a negative quota", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", max_uploads: -1 }]), code: "UPQTA", names: "max_uploads -1 is negative" },
+    { name: "a week with an unknown weekday", sql: week([{ day: "Caturday", start_time: "09:00:00", end_time: "10:00:00" }]), code: "UPDAY", names: "Caturday" },
+    { name: "a week with a time that is not a time", sql: week([{ day: "monday", start_time: "9am", end_time: "10:00:00" }]), code: "UPTIM", names: "9am" },
+    { name: "a week whose slots overlap", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00" }, { day: "monday", start_time: "10:00:00", end_time: "11:00:00" }]), code: "UPOVL", names: "slot 2 (monday 10:00:00-11:00:00) overlaps slot 1" },
+    { name: "a week for another user", sql: week([{ user_id: other, day: "monday", start_time: "09:00:00", end_time: "10:00:00" }]), code: "UPJSN", names: other },
+    { name: "a week with a pacing of zero", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", min_interval: "0" }]), code: "UPPAC", names: "min_interval \"0\"" },
+    { name: "a week whose slot is a string", sql: week(["monday 9-5"]), code: "UPJSN", names: "monday 9-5" },
+    { name: "the week of an unknown user", sql: `select upload_scheduler.set_schedule('${NOBODY}', '[]')`, code: "UPNUS", names: NOBODY },
+    { name: "the JSON week of an unknown user", sql: `select upload_scheduler.get_schedule('${NOBODY}')`, code: "UPNUS", names: NOBODY },
+    // The forecast.
+    { name: "a forecast over no time", sql: "select * from upload_scheduler.upcoming_uploads(null, '0')", code: "UPARG", names: "p_horizon '00:00:00'" },
+    { name: "a forecast over two years", sql: "select * from upload_scheduler.upcoming_uploads(null, '2 years')", code: "UPARG", names: "2 years" },
+    { name: "the forecast of an unknown user", sql: `select * from upload_scheduler.upcoming_uploads('${NOBODY}')`, code: "UPNUS", names: NOBODY },
+    { name: "windows at a NULL instant", sql: "select * from upload_scheduler.upcoming_windows(null, '7 days', null)", code: "UPARG", names: "p_now is NULL" },
   ];
 
   const before = await snapshot(db);
