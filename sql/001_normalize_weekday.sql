@@ -3,7 +3,7 @@ create or replace function upload_scheduler_private.normalize_weekday(p_day text
 returns text
 language plpgsql
 immutable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_day text := lower(btrim(p_day));

@@ -3,7 +3,7 @@ create or replace function upload_scheduler_private.assert_known_time_zone(p_tim
 returns text
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- A zone some user already has was checked when it was stored; pg_timezone_names reads the

@@ -4,7 +4,7 @@ create or replace function upload_scheduler_private.check_instant(p_value timest
 returns timestamptz
 language plpgsql
 immutable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_value is null or not isfinite(p_value) then
@@ -12,18 +12,24 @@ begin
       using errcode = 'UPARG',
             hint = format('Pass a real instant such as ''2026-11-30 09:00+05:30'', or leave %s out for the current time.', p_name);
   end if;
+  -- Far enough for any schedule, near enough that local times and dates never overflow.
+  if p_value < timestamptz '1900-01-01 00:00Z' or p_value >= timestamptz '2200-01-01 00:00Z' then
+    raise exception '% % is outside the years 1900 to 2199 the scheduler handles.', p_name, p_value
+      using errcode = 'UPARG',
+            hint = 'Pass an instant such as ''2026-11-30 09:00+05:30''.';
+  end if;
   return p_value;
 end;
 $$;
 
 comment on function upload_scheduler_private.check_instant(timestamptz, text) is
-  E'Returns p_value; raises UPARG (naming p_name) when it is NULL or infinite.';
+  E'Returns p_value; raises UPARG (naming p_name) when it is NULL, infinite, or outside the years 1900 to 2199.';
 
 create or replace function upload_scheduler_private.check_interval(p_value interval, p_name text, p_example text)
 returns interval
 language plpgsql
 immutable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_value is null or p_value <= interval '0' or p_value > interval '100 years' then
@@ -46,7 +52,7 @@ create or replace function upload_scheduler_private.acting_user_id()
 returns uuid
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_app oid := to_regrole('upload_scheduler_app');
@@ -60,13 +66,17 @@ begin
     return null;
   end if;
   v_setting := nullif(current_setting('upload_scheduler.user_id', true), '');
-  if v_setting is null or v_setting !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$' then
-    raise exception 'This session acts for one user, and upload_scheduler.user_id is %.', coalesce(quote_literal(v_setting), 'not set')
-      using errcode = 'UPTEN',
-            detail = format('Role %s is a member of upload_scheduler_app.', session_user),
-            hint = 'Set the user first: set upload_scheduler.user_id = ''<users.id>'' (or set local inside a transaction).';
-  end if;
-  return v_setting::uuid;
+  begin
+    if v_setting is not null then
+      return v_setting::uuid;
+    end if;
+  exception when invalid_text_representation then
+    v_setting := quote_literal(v_setting);
+  end;
+  raise exception 'This session acts for one user, and upload_scheduler.user_id is %.', coalesce(v_setting, 'not set')
+    using errcode = 'UPTEN',
+          detail = format('Role %s is a member of upload_scheduler_app.', session_user),
+          hint = 'Set the user first: set upload_scheduler.user_id = ''<users.id>'' (or set local inside a transaction).';
 end;
 $$;
 
@@ -79,7 +89,7 @@ create or replace function upload_scheduler_private.user_time_zone(p_user_id uui
 returns text
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -105,7 +115,7 @@ create or replace function upload_scheduler_private.slot_owner(p_slot_id uuid)
 returns uuid
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -129,7 +139,7 @@ create or replace function upload_scheduler_private.video_owner(p_video_id uuid)
 returns uuid
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -147,3 +157,25 @@ $$;
 
 comment on function upload_scheduler_private.video_owner(uuid) is
   E'The user of a video the session may act for; raises UPNVD when there is no such video (or it belongs to another tenant).';
+
+-- The user of an application session, for row-level security policies: the same value the
+-- policies compare (a NULL when not set), with the scheduler's error for text that is no uuid.
+create or replace function upload_scheduler_private.app_user_id()
+returns uuid
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_setting text := nullif(current_setting('upload_scheduler.user_id', true), '');
+begin
+  return v_setting::uuid;
+exception when invalid_text_representation then
+  raise exception 'upload_scheduler.user_id % is not a user id.', quote_literal(v_setting)
+    using errcode = 'UPTEN',
+          hint = 'Set it to the id of a row of public.users: set upload_scheduler.user_id = ''<users.id>''.';
+end;
+$$;
+
+comment on function upload_scheduler_private.app_user_id() is
+  E'The uuid in the setting upload_scheduler.user_id (NULL when unset); raises UPTEN when it is not a uuid. Row-level security policies compare user ids with it.';

@@ -14,7 +14,7 @@ returns interval
 language sql
 immutable
 parallel safe
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select (p_at at time zone p_time_zone) - (p_at at time zone 'UTC')
 $$;
@@ -33,7 +33,7 @@ create or replace function upload_scheduler_private.slot_windows(
 returns table (local_date date, opens_at timestamptz, closes_at timestamptz, note text)
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_isodow int := array_position(array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'], p_day);

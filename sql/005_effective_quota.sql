@@ -10,7 +10,7 @@ create or replace function upload_scheduler_private.effective_quota(
 returns integer
 language sql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(
     (select e.max_uploads

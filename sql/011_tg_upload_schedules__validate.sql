@@ -1,18 +1,18 @@
 -- Validates a slot, stores its weekday lowercase, and refuses overlaps with the user's other
--- active slots. Every change of a slot takes its owner's row lock, which claims for that user
--- share: a claim sees the schedule either before the change or after it, never half of it.
+-- active slots. Every change of a slot marks its owner due, which takes the owner's due row:
+-- claims lock it too, so a claim sees the schedule either before the change or after it.
 create or replace function upload_scheduler_private.tg_upload_schedules__validate()
 returns trigger
 language plpgsql
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_other public.upload_schedules;
   v_label text;
 begin
   if tg_op = 'DELETE' then
-    perform 1 from public.users u where u.id = old.user_id for no key update;
+    perform upload_scheduler_private.mark_due(array[old.user_id]);
     return old;
   end if;
 
@@ -37,14 +37,16 @@ begin
       using errcode = 'UPNUS',
             hint = 'Give the id of a row of public.users.';
   end if;
-  -- Serialise slot changes of one user (two sessions cannot each add one half of an overlap
-  -- at READ COMMITTED), and changes with the user's claims. No row: no such user.
-  perform 1 from public.users u where u.id = new.user_id for no key update;
-  if not found then
+  -- A user of another tenant is reported as missing (nothing about it leaks).
+  if not exists (select 1 from public.users u where u.id = new.user_id)
+     or new.user_id <> coalesce(upload_scheduler_private.acting_user_id(), new.user_id) then
     raise exception 'No user with id %.', new.user_id
       using errcode = 'UPNUS',
             hint = 'Insert the user first (insert into users (id) values (…)), or give the id of an existing one.';
   end if;
+  -- Serialise slot changes of one user (two sessions cannot each add one half of an overlap
+  -- at READ COMMITTED), and changes with the user's claims; the next tick looks at the user.
+  perform upload_scheduler_private.mark_due(array[new.user_id]);
 
   new.day := upload_scheduler_private.normalize_weekday(new.day);
   v_label := format('Slot %s-%s on %s', coalesce(new.start_time::text, 'NULL'), coalesce(new.end_time::text, 'NULL'), new.day);
@@ -119,7 +121,7 @@ end;
 $$;
 
 comment on function upload_scheduler_private.tg_upload_schedules__validate() is
-  E'Trigger: stores day lowercase and refuses an unknown weekday (UPDAY), missing, fractional or reversed times (UPTIM), a missing or negative max_uploads (UPQTA), a slot_name over 50 characters (UPNAM), a min_interval that is not positive and under a day (UPPAC), an unknown user (UPNUS), a changed id or user_id (UPIMM) and overlapping active slots of one user (UPOVL). Takes the owner''s row lock.';
+  E'Trigger: stores day lowercase and refuses an unknown weekday (UPDAY), missing, fractional or reversed times (UPTIM), a missing or negative max_uploads (UPQTA), a slot_name over 50 characters (UPNAM), a min_interval that is not positive and under a day (UPPAC), an unknown user (UPNUS), a changed id or user_id (UPIMM) and overlapping active slots of one user (UPOVL). Marks the owner due (taking its due row''s lock).';
 
 drop trigger if exists tg_upload_schedules__validate on public.upload_schedules;
 create trigger tg_upload_schedules__validate

@@ -3,16 +3,17 @@
 -- Deleted: its claims that never started go back to the queue (their places with them); the
 --   uses that remain (uploading, uploaded, kept by deleted videos) are written to
 --   upload_scheduler.retired_slot_uses, and its videos forget the slot.
--- Moved to another weekday or time: its old window's uses are retired the same way; the slot
---   keeps its own counters too (an edit never gives a slot a fresh quota).
+-- Moved to another weekday or time, or switched off: its old window's uses are retired the same
+--   way; the slot keeps its own counters too (an edit never gives a slot a fresh quota).
 -- Created, switched on or moved: it inherits, per local date, the retired uses of the same
---   user's other slots whose window overlapped its own on that weekday.
+--   user's slots whose window overlapped its own on that weekday (of other slots, or of a
+--   deleted slot whatever its id: a slot re-created with its old id inherits its old uses).
 -- So deleting a slot and inserting it again (or an overlapping one) never gives it a fresh quota.
 create or replace function upload_scheduler_private.tg_upload_schedules__uses()
 returns trigger
 language plpgsql
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_targets uuid[];
@@ -24,11 +25,13 @@ begin
     from old_rows o
     where v.slot_id = o.id and v.status = 'pending';
 
-    insert into upload_scheduler.retired_slot_uses (user_id, slot_id, day, start_time, end_time, local_date, used)
-    select o.user_id, o.id, o.day, o.start_time, o.end_time, c.local_date, c.used - c.inherited
+    insert into upload_scheduler.retired_slot_uses (user_id, slot_id, day, start_time, end_time, local_date, used, deleted)
+    select o.user_id, o.id, o.day, o.start_time, o.end_time, c.local_date, c.used - c.inherited, true
     from old_rows o
     join upload_scheduler.slot_day_counts c on c.slot_id = o.id
-    where c.used - c.inherited > 0;
+    -- (Not for a user being deleted, whose slots go with it.)
+    where c.used - c.inherited > 0
+      and exists (select 1 from public.users u where u.id = o.user_id);
 
     update public.videos v
     set slot_id = null, slot_date = null
@@ -47,7 +50,8 @@ begin
     from old_rows o
     join new_rows n on n.id = o.id
     join upload_scheduler.slot_day_counts c on c.slot_id = o.id
-    where (n.day, n.start_time, n.end_time) is distinct from (o.day, o.start_time, o.end_time)
+    where ((n.day, n.start_time, n.end_time) is distinct from (o.day, o.start_time, o.end_time)
+           or (o.is_active and not n.is_active))
       and c.used - c.inherited > 0;
 
     select array_agg(n.id) into v_targets
@@ -69,7 +73,7 @@ begin
     select s.id as slot_id, r.local_date, sum(r.used)::int as inherited
     from public.upload_schedules s
     join upload_scheduler.retired_slot_uses r
-      on r.user_id = s.user_id and r.day = s.day and r.slot_id <> s.id
+      on r.user_id = s.user_id and r.day = s.day and (r.slot_id <> s.id or r.deleted)
      and r.start_time <= s.end_time and s.start_time <= r.end_time
     where s.id = any(v_targets)
     group by 1, 2

@@ -2,11 +2,45 @@
 -- psql, an application's INSERT. Statement-level, so a tick that claims ten thousand videos
 -- pays for one check and one counter update per statement, not one per row. Nothing a
 -- session can set switches it off: the claim's own moves go through it like any other.
+--
+-- A video counts against its slot on its slot_date while pending, uploading or success. Its
+-- place is given back when a claim is withdrawn (pending -> initiate, or a pending video moved
+-- elsewhere) or an upload fails; an upload's place is never given back otherwise: moved away
+-- from its slot or deleted, the upload keeps it ("kept").
+
+-- Whether a video row's times can be right: finite, within the years the scheduler handles, and
+-- in order (created, claimed, started, finished).
+create or replace function upload_scheduler_private.video_times_problem(
+  p_created_at timestamptz,
+  p_claimed_at timestamptz,
+  p_started_at timestamptz,
+  p_finished_at timestamptz,
+  p_slot_date date
+)
+returns text
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when p_created_at is null or not isfinite(p_created_at) then 'created_at'
+    when not (p_created_at >= '1900-01-01Z' and p_created_at < '2200-01-01Z'
+              and coalesce(p_claimed_at >= '1900-01-01Z' and p_claimed_at < '2200-01-01Z', true)
+              and coalesce(p_started_at >= '1900-01-01Z' and p_started_at < '2200-01-01Z', true)
+              and coalesce(p_finished_at >= '1900-01-01Z' and p_finished_at < '2200-01-01Z', true)
+              and coalesce(p_slot_date >= '1900-01-01' and p_slot_date < '2200-01-01', true)) then 'range'
+    when p_started_at < p_claimed_at or p_finished_at < p_started_at then 'order'
+  end
+$$;
+
+comment on function upload_scheduler_private.video_times_problem(timestamptz, timestamptz, timestamptz, timestamptz, date) is
+  E'Internal: NULL when a video''s times are finite, within 1900-2199 and in order (claimed <= started <= finished); else which rule they break.';
+
 create or replace function upload_scheduler_private.tg_videos__lifecycle()
 returns trigger
 language plpgsql
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 -- The claim turns hash and merge joins off for itself; this trigger runs inside it and needs
 -- them to pair old and new rows in linear time.
 set enable_hashjoin = on
@@ -16,11 +50,15 @@ declare
   v_bad record;
   v_misfit record;
   v_over record;
+  v_claim boolean;
+  v_scope uuid;
   v_slot_ids uuid[];
   v_dates date[];
   v_deltas int[];
   v_kept int[];
   v_last timestamptz[];
+  v_marks uuid[];
+  v_counted uuid[];
 begin
   if tg_op = 'UPDATE' then
     -- No LIMIT: with one, the planner hopes to find a bad row early and nested-loops over both
@@ -35,13 +73,23 @@ begin
                when o.status <> n.status and (o.status, n.status) not in (
                  ('initiate', 'pending'), ('pending', 'uploading'), ('uploading', 'success'), ('uploading', 'failed'),
                  ('pending', 'initiate'), ('failed', 'initiate')) then 'move'
-               when n.attempts is distinct from o.attempts
-                    and not (n.attempts = o.attempts + 1 and o.status = 'pending' and n.status = 'uploading') then 'attempts'
+               when (o.status = 'pending' and n.status = 'uploading' and n.attempts is distinct from o.attempts + 1)
+                    or (not (o.status = 'pending' and n.status = 'uploading') and n.attempts is distinct from o.attempts) then 'attempts'
                when (n.slot_id is null) <> (n.slot_date is null) then 'slot'
                when n.status = 'pending' and n.claimed_at is null then 'pending'
                when n.status = 'uploading' and (n.claimed_at is null or n.started_at is null) then 'uploading'
                when n.status = 'failed' and n.finished_at is null then 'failed'
                when n.last_outcome not in ('success', 'failed', 'timed_out', 'aborted', 'interrupted', 'stale', 'late') then 'outcome'
+               when o.status = 'pending' and n.status = 'uploading' and n.slot_id is null then 'noslot'
+               -- (upload_scheduler_private.video_times_problem, written out: a function call per row
+               -- would cost a claim of ten thousand videos tens of milliseconds)
+               when n.created_at is null or not isfinite(n.created_at) then 'created_at'
+               when not (n.created_at >= '1900-01-01Z' and n.created_at < '2200-01-01Z'
+                         and coalesce(n.claimed_at >= '1900-01-01Z' and n.claimed_at < '2200-01-01Z', true)
+                         and coalesce(n.started_at >= '1900-01-01Z' and n.started_at < '2200-01-01Z', true)
+                         and coalesce(n.finished_at >= '1900-01-01Z' and n.finished_at < '2200-01-01Z', true)
+                         and coalesce(n.slot_date >= '1900-01-01' and n.slot_date < '2200-01-01', true)) then 'range'
+               when n.started_at < n.claimed_at or (n.status in ('success', 'failed') and n.finished_at < n.started_at) then 'order'
              end as problem
       from old_rows o
       join new_rows n on n.id = o.id
@@ -54,31 +102,116 @@ begin
                                                            v_bad.old_attempts, v_bad.new_attempts, v_bad.last_outcome);
     end if;
 
-    -- A video that newly counts against a slot (claimed into it, or moved into it) must fit:
-    -- the slot exists, belongs to the video's user, is on the weekday of slot_date.
-    select n.id, n.slot_id, n.slot_date, n.user_id, s.id as found_slot, s.user_id as slot_user, s.day
-      into v_misfit
+    -- Collect, per (slot, date): -1 where a place is given back, +1 where one is taken, kept +1
+    -- where an upload leaves its place (see the comment above); the latest claim; and the users
+    -- who may now have something to claim sooner.
+    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(d.kept order by d.slot_id, d.slot_date),
+           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
+    from (
+      select x.slot_id, x.slot_date, sum(x.delta)::int as delta, sum(x.kept)::int as kept, max(x.claimed_at) as last_claim
+      from old_rows o
+      join new_rows n on n.id = o.id
+      cross join lateral (
+        select o.status in ('pending', 'uploading', 'success') and o.slot_id is not null as old_counts,
+               n.status in ('pending', 'uploading', 'success') and n.slot_id is not null as new_counts,
+               o.status = 'pending' or n.status in ('initiate', 'failed') as gives_back
+      ) c
+      cross join lateral (
+        select c.old_counts and c.new_counts and o.slot_id = n.slot_id and o.slot_date = n.slot_date as same_place
+      ) p
+      cross join lateral (values
+        (o.slot_id, o.slot_date,
+         case when c.old_counts and not p.same_place and c.gives_back then -1 else 0 end,
+         case when c.old_counts and not p.same_place and not c.gives_back then 1 else 0 end,
+         null::timestamptz),
+        (n.slot_id, n.slot_date, case when c.new_counts and not p.same_place then 1 else 0 end, 0, n.claimed_at)
+      ) as x (slot_id, slot_date, delta, kept, claimed_at)
+      where x.delta <> 0 or x.kept <> 0
+      group by 1, 2
+    ) d;
+
+    select array_agg(distinct n.user_id) into v_marks
     from old_rows o
     join new_rows n on n.id = o.id
-    left join public.upload_schedules s on s.id = n.slot_id
-    where n.slot_id is not null
-      and n.status in ('pending', 'uploading', 'success')
-      and (o.status not in ('pending', 'uploading', 'success') or o.slot_id is distinct from n.slot_id or o.slot_date is distinct from n.slot_date)
-      and (s.id is null or s.user_id <> n.user_id
-           or s.day <> (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])[extract(isodow from n.slot_date)::int]);
+    where (n.status = 'initiate' and o.status <> 'initiate')
+       or (o.status in ('pending', 'uploading', 'success') and o.slot_id is not null
+           and (n.status in ('initiate', 'failed') or (o.status = 'pending' and (o.slot_id, o.slot_date) is distinct from (n.slot_id, n.slot_date))));
   elsif tg_op = 'INSERT' then
-    select n.id, n.slot_id, n.slot_date, n.user_id, s.id as found_slot, s.user_id as slot_user, s.day
-      into v_misfit
-    from new_rows n
-    left join public.upload_schedules s on s.id = n.slot_id
-    where n.slot_id is not null
-      and n.status in ('pending', 'uploading', 'success')
-      and (s.id is null or s.user_id <> n.user_id
-           or s.day <> (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])[extract(isodow from n.slot_date)::int]);
+    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
+           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
+    from (
+      select n.slot_id, n.slot_date, count(*)::int as delta, max(n.claimed_at) as last_claim
+      from new_rows n
+      where n.slot_id is not null and n.status in ('pending', 'uploading', 'success')
+      group by 1, 2
+    ) d;
+    select array_agg(distinct n.user_id) into v_marks from new_rows n where n.status = 'initiate';
+  else
+    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(d.kept order by d.slot_id, d.slot_date),
+           array_agg(null::timestamptz)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
+    from (
+      select o.slot_id, o.slot_date, -count(*) filter (where o.status = 'pending')::int as delta,
+             count(*) filter (where o.status <> 'pending')::int as kept
+      from old_rows o
+      where o.slot_id is not null and o.status in ('pending', 'uploading', 'success')
+      group by 1, 2
+    ) d;
+    select array_agg(distinct o.user_id) into v_marks from old_rows o where o.status = 'pending' and o.slot_id is not null;
   end if;
 
-  if tg_op <> 'DELETE' then
-    if v_misfit.id is not null then
+  -- Who may have something to claim sooner: the next tick looks at them (insert only: no wait).
+  if v_marks is not null then
+    insert into upload_scheduler.due_marks (user_id) select unnest(v_marks);
+  end if;
+
+  -- The slots of newly counted videos (claimed or written into a slot): a claim holds its users'
+  -- due rows, which serialise it with changes to their slots; any other writer takes the slots'
+  -- KEY SHARE locks (as a foreign key would), so a slot cannot be deleted under it. Then each
+  -- must exist, belong to the video's user and be on the weekday of its slot_date.
+  if tg_op = 'UPDATE' then
+    select array_agg(distinct n.slot_id) into v_counted
+    from old_rows o
+    join new_rows n on n.id = o.id
+    where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null
+      and not (o.status in ('pending', 'uploading', 'success') and o.slot_id = n.slot_id and o.slot_date = n.slot_date);
+  elsif tg_op = 'INSERT' then
+    select array_agg(distinct n.slot_id) into v_counted
+    from new_rows n
+    where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null;
+  end if;
+  if v_counted is not null then
+    v_claim := exists (select 1 from upload_scheduler.claiming c where c.txid = pg_current_xact_id());
+    if not v_claim then
+      perform 1 from public.upload_schedules s where s.id = any(v_counted) order by s.id for key share;
+    end if;
+    v_scope := upload_scheduler_private.acting_user_id();
+    -- Slots of another tenant are reported as missing (nothing about them leaks).
+    if tg_op = 'UPDATE' then
+      select n.id, n.slot_id, n.slot_date, n.user_id, s.id as found_slot, s.user_id as slot_user, s.day
+        into v_misfit
+      from old_rows o
+      join new_rows n on n.id = o.id
+      left join public.upload_schedules s on s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+      where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null
+        and not (o.status in ('pending', 'uploading', 'success') and o.slot_id = n.slot_id and o.slot_date = n.slot_date)
+        and (s.id is null or s.user_id <> n.user_id
+             or s.day <> (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])[extract(isodow from n.slot_date)::int]);
+    else
+      select n.id, n.slot_id, n.slot_date, n.user_id, s.id as found_slot, s.user_id as slot_user, s.day
+        into v_misfit
+      from new_rows n
+      left join public.upload_schedules s on s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+      where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null
+        and (s.id is null or s.user_id <> n.user_id
+             or s.day <> (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])[extract(isodow from n.slot_date)::int]);
+    end if;
+    if found then
       if v_misfit.found_slot is null then
         raise exception 'Video % is counted against slot %, which does not exist.', v_misfit.id, v_misfit.slot_id
           using errcode = 'UPNSL',
@@ -96,52 +229,31 @@ begin
     end if;
   end if;
 
-  -- Keep slot_day_counts equal to the places taken in each slot and date:
-  -- -1 for each old row that counted, +1 for each new row that counts; a deleted video that
-  -- was uploading or uploaded keeps its place ("kept"), a deleted pending one gives it back.
-  -- (Transition tables exist only for their own event, hence one query per event.)
-  if tg_op = 'INSERT' then
-    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
-           array_agg(d.last_claim order by d.slot_id, d.slot_date)
-      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
-    from (
-      select n.slot_id, n.slot_date, count(*)::int as delta, max(n.claimed_at) as last_claim
-      from new_rows n
-      where n.slot_id is not null and n.status in ('pending', 'uploading', 'success')
-      group by 1, 2
-    ) d;
-  elsif tg_op = 'UPDATE' then
-    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
-           array_agg(d.last_claim order by d.slot_id, d.slot_date)
-      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
-    from (
-      select x.slot_id, x.slot_date, sum(x.delta)::int as delta, max(x.claimed_at) as last_claim
-      from (
-        select o.slot_id, o.slot_date, -1 as delta, null::timestamptz as claimed_at
-        from old_rows o
-        where o.slot_id is not null and o.status in ('pending', 'uploading', 'success')
-        union all
-        select n.slot_id, n.slot_date, 1, n.claimed_at
-        from new_rows n
-        where n.slot_id is not null and n.status in ('pending', 'uploading', 'success')
-      ) x
-      group by 1, 2
-      having sum(x.delta) <> 0
-    ) d;
-  else
-    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(d.kept order by d.slot_id, d.slot_date),
-           array_agg(null::timestamptz)
-      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
-    from (
-      select o.slot_id, o.slot_date, -count(*) filter (where o.status = 'pending')::int as delta,
-             count(*) filter (where o.status <> 'pending')::int as kept
-      from old_rows o
-      where o.slot_id is not null and o.status in ('pending', 'uploading', 'success')
-      group by 1, 2
-    ) d;
+  -- An upload started by hand starts inside its slot's window on its date, or within a day after
+  -- it (the longest START_GRACE); start_upload keeps to the worker's grace itself.
+  if tg_op = 'UPDATE' then
+    select n.id, n.started_at, w.opens_at, w.closes_at into v_bad
+    from old_rows o
+    join new_rows n on n.id = o.id
+    join public.upload_schedules s on s.id = n.slot_id
+    join public.users u on u.id = n.user_id
+    cross join lateral (
+      select least((n.slot_date + s.start_time) - upload_scheduler_private.utc_offset(u.time_zone, n.slot_date::timestamp at time zone u.time_zone),
+                   (n.slot_date + s.start_time) - upload_scheduler_private.utc_offset(u.time_zone, (n.slot_date + 1)::timestamp at time zone u.time_zone - interval '1 second'))
+               at time zone 'UTC' as opens_at,
+             greatest((n.slot_date + s.end_time) - upload_scheduler_private.utc_offset(u.time_zone, n.slot_date::timestamp at time zone u.time_zone),
+                      (n.slot_date + s.end_time) - upload_scheduler_private.utc_offset(u.time_zone, (n.slot_date + 1)::timestamp at time zone u.time_zone - interval '1 second'))
+               at time zone 'UTC' + interval '1 second' as closes_at
+    ) w
+    where o.status = 'pending' and n.status = 'uploading'
+      and (n.started_at < w.opens_at or n.started_at > w.closes_at + interval '1 day')
+    limit 1;
+    if found then
+      raise exception 'Video % cannot start at %: its slot is open from % to %.', v_bad.id, v_bad.started_at, v_bad.opens_at, v_bad.closes_at
+        using errcode = 'UPROW',
+              detail = 'An upload starts inside its slot''s window on its slot_date, or within a day after it closes.',
+              hint = 'Start uploads with upload_scheduler.start_upload(id), which sends a video whose slot has closed back to the queue.';
+    end if;
   end if;
 
   if v_slot_ids is not null then
@@ -218,7 +330,7 @@ end;
 $$;
 
 comment on function upload_scheduler_private.tg_videos__lifecycle() is
-  E'Trigger: refuses moves off the lifecycle and inconsistent rows (UPSTS, UPATT, UPROW), videos counted against a missing slot, another user''s slot or the wrong weekday (UPNSL, UPVSL) or over the slot''s quota (UPFUL); keeps upload_scheduler.slot_day_counts in step, and records attempts in public.upload_attempts.';
+  E'Trigger: refuses moves off the lifecycle and inconsistent rows (UPSTS, UPATT, UPROW), videos counted against a missing slot, another user''s slot or the wrong weekday (UPNSL, UPVSL) or over the slot''s quota (UPFUL), and uploads started outside their slot; keeps upload_scheduler.slot_day_counts in step (uploads keep their place when moved or deleted), marks users due, and records attempts in public.upload_attempts.';
 
 drop trigger if exists tg_videos__lifecycle_insert on public.videos;
 create trigger tg_videos__lifecycle_insert

@@ -11,7 +11,7 @@ create or replace function upload_scheduler_private.raise_bad_video_row(
 returns void
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   case p_problem
@@ -59,6 +59,19 @@ begin
     raise exception 'Unknown last_outcome % for video %.', quote_literal(p_last_outcome), p_video_id
       using errcode = 'UPROW',
             hint = 'last_outcome is one of success, failed, timed_out, aborted, interrupted, stale, late, or NULL.';
+  when 'range' then
+    raise exception 'Video % has a time or slot_date outside the years 1900 to 2199.', p_video_id
+      using errcode = 'UPROW',
+            hint = 'Give created_at, claimed_at, started_at, finished_at and slot_date within 1900 to 2199.';
+  when 'order' then
+    raise exception 'Video % has its times out of order: it cannot start before its claim or finish before its start.', p_video_id
+      using errcode = 'UPROW',
+            hint = 'Give claimed_at <= started_at <= finished_at.';
+  when 'noslot' then
+    raise exception 'Video % cannot start: it was claimed into no slot.', p_video_id
+      using errcode = 'UPROW',
+            detail = 'An upload starts inside its slot''s window.',
+            hint = 'Put it back in the queue (update videos set status = ''initiate'', claimed_at = null where id = …) for the next open slot to claim.';
   when 'created_at' then
     raise exception 'Video % has no created_at.', p_video_id
       using errcode = 'UPROW',
@@ -80,7 +93,7 @@ create or replace function upload_scheduler_private.tg_videos__validate_insert()
 returns trigger
 language plpgsql
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_problem text;
@@ -90,7 +103,8 @@ begin
       using errcode = 'UPARG',
             hint = 'Leave id out to get a generated one, or give a uuid.';
   end if;
-  if new.user_id is null or not exists (select 1 from public.users u where u.id = new.user_id) then
+  if new.user_id is null or not exists (select 1 from public.users u where u.id = new.user_id)
+     or new.user_id <> coalesce(upload_scheduler_private.acting_user_id(), new.user_id) then
     raise exception '%', case when new.user_id is null then 'A video needs a user: user_id is NULL.' else format('No user with id %s.', new.user_id) end
       using errcode = 'UPNUS',
             hint = 'Give the id of a row of public.users (insert the user first).';
@@ -104,6 +118,8 @@ begin
     when new.status = 'uploading' and (new.claimed_at is null or new.started_at is null or new.attempts < 1) then 'uploading'
     when new.status = 'failed' and new.finished_at is null then 'failed'
     when new.last_outcome not in ('success', 'failed', 'timed_out', 'aborted', 'interrupted', 'stale', 'late') then 'outcome'
+    else upload_scheduler_private.video_times_problem(new.created_at, new.claimed_at, new.started_at,
+           case when new.status in ('success', 'failed') then new.finished_at end, new.slot_date)
   end;
   if v_problem is not null then
     perform upload_scheduler_private.raise_bad_video_row(v_problem, new.id, null, new.status, null, new.attempts, new.last_outcome);
@@ -126,7 +142,7 @@ create trigger tg_videos__validate_insert
 create or replace function upload_scheduler_private.tg_videos__refuse_update()
 returns trigger
 language plpgsql
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.id is distinct from old.id then

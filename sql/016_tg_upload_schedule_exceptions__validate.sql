@@ -1,17 +1,16 @@
--- Validates a date exception. Like a slot change, it takes the owner's row lock, so a claim
--- sees the quota before or after it, never half of a change.
+-- Validates a date exception. Like a slot change, it marks the owner due (taking its due row's
+-- lock), so a claim sees the quota before or after it, never half of a change.
 create or replace function upload_scheduler_private.tg_upload_schedule_exceptions__validate()
 returns trigger
 language plpgsql
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_slot_user uuid;
-  v_other uuid;
 begin
   if tg_op = 'DELETE' then
-    perform 1 from public.users u where u.id = old.user_id for no key update;
+    perform upload_scheduler_private.mark_due(array[old.user_id]);
     return old;
   end if;
   if new.id is null then
@@ -29,12 +28,13 @@ begin
       using errcode = 'UPNUS',
             hint = 'Give the id of a row of public.users.';
   end if;
-  perform 1 from public.users u where u.id = new.user_id for no key update;
-  if not found then
+  if not exists (select 1 from public.users u where u.id = new.user_id)
+     or new.user_id <> coalesce(upload_scheduler_private.acting_user_id(), new.user_id) then
     raise exception 'No user with id %.', new.user_id
       using errcode = 'UPNUS',
             hint = 'Give the id of a row of public.users.';
   end if;
+  perform upload_scheduler_private.mark_due(array[new.user_id]);
   if new.local_date is null or not isfinite(new.local_date) then
     raise exception 'An exception needs a real local_date, not %.', coalesce(new.local_date::text, 'NULL')
       using errcode = 'UPARG',
@@ -47,7 +47,8 @@ begin
             hint = 'Use 0 for no uploads that day, or the number of uploads allowed.';
   end if;
   if new.slot_id is not null then
-    select s.user_id into v_slot_user from public.upload_schedules s where s.id = new.slot_id;
+    select s.user_id into v_slot_user from public.upload_schedules s
+    where s.id = new.slot_id and s.user_id = coalesce(upload_scheduler_private.acting_user_id(), s.user_id);
     if v_slot_user is null then
       raise exception 'Exception for %: no slot with id %.', new.local_date, new.slot_id
         using errcode = 'UPNSL',
@@ -58,21 +59,14 @@ begin
               hint = 'Give one of the user''s own slots, or slot_id NULL for every slot of the user that day.';
     end if;
   end if;
-  select e.id into v_other
-  from public.upload_schedule_exceptions e
-  where e.user_id = new.user_id and e.local_date = new.local_date and e.slot_id is not distinct from new.slot_id and e.id <> new.id;
-  if found then
-    raise exception 'User % already has an exception for % (%): %.', new.user_id, new.local_date,
-        coalesce('slot ' || new.slot_id::text, 'the whole day'), v_other
-      using errcode = 'UPEXC',
-            hint = 'Change that row instead (update upload_schedule_exceptions set max_uploads = … where id = …).';
-  end if;
+  -- One row per user, date and slot is the unique constraint's to enforce (not checked here, so
+  -- INSERT … ON CONFLICT (user_id, local_date, slot_id) DO UPDATE works as an upsert).
   return new;
 end;
 $$;
 
 comment on function upload_scheduler_private.tg_upload_schedule_exceptions__validate() is
-  E'Trigger: an exception needs its user (UPNUS), a real local_date (UPARG), max_uploads >= 0 (UPQTA), a slot of the same user (UPNSL, UPEXC), one row per user, date and slot (UPEXC); ids and users never change (UPIMM). Takes the owner''s row lock.';
+  E'Trigger: an exception needs its user (UPNUS), a real local_date (UPARG), max_uploads >= 0 (UPQTA), a slot of the same user (UPNSL, UPEXC); ids and users never change (UPIMM). Marks the owner due (taking its due row''s lock).';
 
 drop trigger if exists tg_upload_schedule_exceptions__validate on public.upload_schedule_exceptions;
 create trigger tg_upload_schedule_exceptions__validate

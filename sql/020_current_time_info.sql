@@ -6,7 +6,7 @@ returns table (local_timestamp timestamp, local_date date, day text, local_time 
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_local timestamp;

@@ -3,7 +3,7 @@ returns setof public.upload_schedules
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_day text := upload_scheduler_private.normalize_weekday(p_day);

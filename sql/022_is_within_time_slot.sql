@@ -6,7 +6,7 @@ returns boolean
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_result boolean;

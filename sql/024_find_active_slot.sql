@@ -7,7 +7,7 @@ language plpgsql
 stable
 security definer
 rows 1
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_local timestamp;

@@ -1,7 +1,8 @@
 -- The claim itself, shared by find_next_video_to_upload and claim_due_videos.
 --
--- 1. The users' rows are locked FOR SHARE, in id order: every change to a user's schedule
---    takes that row's lock, so the claim sees each schedule whole, before or after a change.
+-- 1. The users' due rows are locked (by the caller, or here for a single user's claim): every
+--    change to a user's schedule takes that row's lock, so the claim sees each schedule whole,
+--    before or after a change.
 -- 2. Their slots open at p_now are read afresh (a new snapshot, after the lock).
 -- 3. Each (slot, local date) counter is locked in that order, waiting, never skipping (the
 --    day's first claim creates it): claims into one slot on one date are serialised.
@@ -10,15 +11,18 @@
 --    counts them and checks the quota, as it does for every writer.
 drop function if exists upload_scheduler_private.claim_into_slots(uuid[], date[], uuid[], integer[], integer, timestamptz);
 
+drop function if exists upload_scheduler_private.claim_for_users(uuid[], integer, timestamptz);
+
 create or replace function upload_scheduler_private.claim_for_users(
   p_user_ids uuid[],
   p_limit integer,
-  p_now timestamptz
+  p_now timestamptz,
+  p_lock boolean
 )
 returns setof public.videos
 language plpgsql
 volatile
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 -- Index lookups only: the cost follows the open slots and the claims, never the size of
 -- videos or slot_day_counts, which grow every day.
 set enable_hashjoin = off
@@ -37,7 +41,13 @@ begin
     return;
   end if;
 
-  perform 1 from public.users u where u.id = any(p_user_ids) order by u.id for share;
+  if p_lock then
+    -- A single user's claim waits for the row, and writes it: a schedule change at REPEATABLE
+    -- READ that began before this claim then fails to serialise instead of missing it.
+    update upload_scheduler.user_due d set due_at = d.due_at where d.user_id = any(p_user_ids);
+  end if;
+  -- Tells the trigger on videos that these moves are a claim's, made under the users' due rows.
+  insert into upload_scheduler.claiming (txid) values (pg_current_xact_id()) on conflict do nothing;
 
   select array_agg(o.slot_id order by o.slot_id, o.local_date), array_agg(o.local_date order by o.slot_id, o.local_date),
          array_agg(o.user_id order by o.slot_id, o.local_date), array_agg(o.quota order by o.slot_id, o.local_date),
@@ -77,6 +87,7 @@ begin
   ) o;
 
   if v_slot_ids is null then
+    delete from upload_scheduler.claiming c where c.txid = pg_current_xact_id();
     return;
   end if;
 
@@ -123,8 +134,9 @@ begin
   from picked p
   where v.id = p.id
   returning v.*;
+  delete from upload_scheduler.claiming c where c.txid = pg_current_xact_id();
 end;
 $$;
 
-comment on function upload_scheduler_private.claim_for_users(uuid[], integer, timestamptz) is
-  E'Internal: for each user given (not paused), claims the oldest initiate videos into the slot open at p_now, up to the room it has that day (date exceptions applied; one per tick and min_interval apart when paced), at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';
+comment on function upload_scheduler_private.claim_for_users(uuid[], integer, timestamptz, boolean) is
+  E'Internal: for each user given (not paused; their due rows locked by the caller, or here when p_lock), claims the oldest initiate videos into the slot open at p_now, up to the room it has that day (date exceptions applied; one per tick and min_interval apart when paced), at most p_limit in all. Use find_next_video_to_upload or claim_due_videos instead.';

@@ -7,12 +7,12 @@ language plpgsql
 volatile
 security definer
 rows 1
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
   perform upload_scheduler_private.user_time_zone(p_user_id);
-  return query select * from upload_scheduler_private.claim_for_users(array[p_user_id], 1, p_now);
+  return query select * from upload_scheduler_private.claim_for_users(array[p_user_id], 1, p_now, true);
 end;
 $$;
 

@@ -4,13 +4,45 @@ create or replace function upload_scheduler_private.lock_tick()
 returns void
 language sql
 volatile
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select pg_advisory_xact_lock(hashtext('upload_scheduler: tick'))
 $$;
 
 comment on function upload_scheduler_private.lock_tick() is
   E'Internal: waits for the transaction-level advisory lock that serialises ticks (run_tick, claim_due_videos).';
+
+-- A tick's claim: the users whose due_at has come, and the marked ones; those whose due row
+-- another session holds are left for the next tick. Then each one's due_at is set again, and
+-- the marks read are gone.
+create or replace function upload_scheduler_private.tick_claim(p_now timestamptz, p_limit integer)
+returns setof public.videos
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_mark_ids bigint[];
+  v_marked uuid[];
+  v_users uuid[];
+begin
+  select array_agg(m.id), array_agg(distinct m.user_id) into v_mark_ids, v_marked from upload_scheduler.due_marks m;
+  v_users := upload_scheduler_private.lock_due_skip(upload_scheduler_private.due_users(p_now) || coalesce(v_marked, '{}'));
+  if cardinality(v_users) > 0 then
+    return query select * from upload_scheduler_private.claim_for_users(v_users, p_limit, p_now, false);
+    perform upload_scheduler_private.refresh_due(v_users, p_now);
+  end if;
+  -- The marks read go, but those of users left for the next tick (a deleted user's go too).
+  if v_mark_ids is not null then
+    delete from upload_scheduler.due_marks m
+    where m.id = any(v_mark_ids)
+      and (m.user_id = any(v_users) or not exists (select 1 from upload_scheduler.user_due d where d.user_id = m.user_id));
+  end if;
+end;
+$$;
+
+comment on function upload_scheduler_private.tick_claim(timestamptz, integer) is
+  E'Internal: the claim of a tick at p_now (the due and marked users whose rows no other session holds), then their due_at set again. Call it under lock_tick().';
 
 create or replace function upload_scheduler.claim_due_videos(
   p_now timestamptz default now(),
@@ -20,10 +52,8 @@ returns setof public.videos
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
-declare
-  v_user_ids uuid[];
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
   if p_limit < 0 then
@@ -32,16 +62,9 @@ begin
             hint = 'Pass a positive number of videos to claim at most, or NULL for no limit.';
   end if;
   perform upload_scheduler_private.lock_tick();
-
-  -- Users with an open slot with room (as far as this snapshot knows) and a video waiting.
-  select array_agg(distinct o.user_id) into v_user_ids
-  from upload_scheduler.open_slots(p_now) o
-  where o.used < o.max_uploads
-    and exists (select 1 from public.videos v where v.user_id = o.user_id and v.status = 'initiate');
-
-  return query select * from upload_scheduler_private.claim_for_users(v_user_ids, p_limit, p_now);
+  return query select * from upload_scheduler_private.tick_claim(p_now, p_limit);
 end;
 $$;
 
 comment on function upload_scheduler.claim_due_videos(timestamptz, integer) is
-  E'One scheduler tick''s claim, for all users in one statement: for every open slot with room, its owner''s oldest initiate videos, as many as the slot has room for today; at most p_limit in all. Returns the claimed (now pending) videos.';
+  E'One scheduler tick''s claim, for all users in one statement: for every open slot with room, its owner''s oldest initiate videos, as many as the slot has room for today; at most p_limit in all. It reads only the users that may have something to claim (upload_scheduler.user_due). Returns the claimed (now pending) videos.';

@@ -7,7 +7,7 @@ create or replace function upload_scheduler_private.raise_wrong_status(
 returns void
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_status text;

@@ -1,6 +1,6 @@
--- Sweeps take the owners' row locks first and then the videos with SKIP LOCKED, in id order:
--- they never wait on a video another session holds, so they cannot deadlock with workers,
--- claims or each other.
+-- Sweeps take their owners' due rows and then the videos, both with SKIP LOCKED, in id order:
+-- they never wait on a row another session holds, so they cannot deadlock with workers,
+-- claims, schedule changes or each other.
 create or replace function upload_scheduler.reset_stale_pending_videos(
   p_older_than interval default '30 minutes',
   p_now timestamptz default now()
@@ -9,7 +9,7 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_cutoff timestamptz;
@@ -24,7 +24,8 @@ begin
   if v_users is null then
     return 0;
   end if;
-  perform 1 from public.users u where u.id = any(v_users) order by u.id for share;
+  -- Owners being changed by another session are left for the next sweep.
+  v_users := upload_scheduler_private.lock_due_skip(v_users);
 
   select array_agg(x.id) into v_ids
   from (

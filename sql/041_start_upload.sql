@@ -11,10 +11,11 @@ returns public.videos
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_video public.videos;
+  v_opens_at timestamptz;
   v_closes_at timestamptz;
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
@@ -35,23 +36,38 @@ begin
             hint = 'An upload starts after its claim: pass the instant it really starts, or leave p_now out for now().';
   end if;
 
-  -- The instant the slot's window closed on the claim's local date (end_time inclusive, so
-  -- one second after it).
-  select ((v_video.slot_date + s.end_time) at time zone u.time_zone) + interval '1 second'
-    into v_closes_at
+  -- The slot's window on the claim's local date (end_time inclusive: closes one second after
+  -- it). From slot_windows, so a day the clocks change is read right.
+  select min(w.opens_at), max(w.closes_at)
+    into v_opens_at, v_closes_at
   from public.upload_schedules s
   join public.users u on u.id = s.user_id
-  where s.id = v_video.slot_id;
+  cross join lateral upload_scheduler_private.slot_windows(
+    u.time_zone, s.day, s.start_time, s.end_time,
+    (v_video.slot_date - 1)::timestamp at time zone u.time_zone, (v_video.slot_date + 2)::timestamp at time zone u.time_zone) w
+  where s.id = v_video.slot_id and w.local_date = v_video.slot_date;
 
-  if v_closes_at is not null and p_now > v_closes_at + p_start_grace then
+  if v_opens_at is not null and p_now < v_opens_at then
+    raise exception 'p_now % is before the slot of video % opens (%).', p_now, p_video_id, v_opens_at
+      using errcode = 'UPARG',
+            hint = 'An upload starts inside its slot: pass the instant it really starts, or leave p_now out for now().';
+  end if;
+
+  -- No slot to start in (claimed outside the scheduler, or its slot was deleted), or the window
+  -- closed more than p_start_grace ago: back to the queue instead (its place with it), on record.
+  if v_video.slot_id is null or v_closes_at is null or p_now > v_closes_at + p_start_grace then
     insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, finished_at, outcome, error, worker)
     values (v_video.id, v_video.user_id, v_video.attempts + 1, v_video.slot_id, v_video.slot_date, v_video.claimed_at, p_now, 'late',
-            format('its slot closed at %s; the upload could start until %s', v_closes_at, v_closes_at + p_start_grace), p_worker);
+            case when v_closes_at is null then 'it was claimed into no slot that opens on its date'
+                 else format('its slot closed at %s; the upload could start until %s', v_closes_at, v_closes_at + p_start_grace) end,
+            p_worker);
     update public.videos v
     set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, last_outcome = 'late'
     where v.id = p_video_id
     returning v.* into v_video;
-    raise notice 'Video % was not started: its slot closed at % (more than % ago); it is back in the queue.', p_video_id, v_closes_at, p_start_grace;
+    raise notice 'Video % was not started: %; it is back in the queue.', p_video_id,
+      case when v_closes_at is null then 'it has no slot to start in'
+           else format('its slot closed at %s (more than %s ago)', v_closes_at, p_start_grace) end;
     return v_video;
   end if;
 
@@ -74,7 +90,7 @@ returns public.videos
 language sql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select upload_scheduler.start_upload_attempt(p_video_id, interval '5 minutes', null, p_now)
 $$;

@@ -12,7 +12,7 @@ returns public.videos
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_video public.videos;
@@ -23,6 +23,11 @@ begin
     raise exception 'Unknown outcome % for video %.', coalesce(quote_literal(p_outcome), 'NULL'), p_video_id
       using errcode = 'UPARG',
             hint = 'An attempt ends as success, failed, timed_out or aborted.';
+  end if;
+  if p_attempt is null or p_attempt < 1 then
+    raise exception 'p_attempt % is not an attempt number.', coalesce(p_attempt::text, 'NULL')
+      using errcode = 'UPARG',
+            hint = 'Pass the number start_upload returned (videos.attempts after the start): 1 for the first upload.';
   end if;
   perform upload_scheduler_private.video_owner(p_video_id);
 
@@ -76,7 +81,7 @@ returns public.videos
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_attempt integer;

@@ -7,7 +7,7 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_cutoff timestamptz;

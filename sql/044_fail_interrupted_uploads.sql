@@ -6,7 +6,7 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_cutoff timestamptz;
@@ -16,13 +16,14 @@ begin
   v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
               - upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes');
 
-  -- Owners first, then the videos with SKIP LOCKED in id order (see reset_stale_pending_videos).
+  -- Owners' due rows first, then the videos, with SKIP LOCKED in id order (see reset_stale_pending_videos).
   select array_agg(distinct v.user_id) into v_users
   from public.videos v where v.status = 'uploading' and v.started_at < v_cutoff;
   if v_users is null then
     return 0;
   end if;
-  perform 1 from public.users u where u.id = any(v_users) order by u.id for share;
+  -- Owners being changed by another session are left for the next sweep.
+  v_users := upload_scheduler_private.lock_due_skip(v_users);
 
   with picked as (
     select v.id from public.videos v

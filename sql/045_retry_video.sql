@@ -5,7 +5,7 @@ returns public.videos
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_video public.videos;

@@ -24,7 +24,7 @@ returns table (
 language sql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select o.user_id, o.slot_id, o.slot_name, o.time_zone, o.local_date, o.local_time, o.max_uploads, o.used,
          r.room, coalesce(w.ids, '{}'), r.note

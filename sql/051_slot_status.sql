@@ -32,7 +32,7 @@ returns table (
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();

@@ -14,7 +14,7 @@ returns table (interrupted integer, retried integer, stale_reset integer, claime
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_interrupted integer;

@@ -12,7 +12,7 @@ create or replace function upload_scheduler_private.schedule_slot_from_json(
 returns public.upload_schedules
 language plpgsql
 stable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_slot public.upload_schedules;
@@ -152,7 +152,7 @@ returns setof public.upload_schedules
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_new public.upload_schedules[] := '{}';
@@ -242,7 +242,7 @@ returns jsonb
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform upload_scheduler_private.user_time_zone(p_user_id);

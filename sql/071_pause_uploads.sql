@@ -8,7 +8,7 @@ returns public.users
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user public.users;
@@ -35,7 +35,7 @@ returns public.users
 language plpgsql
 volatile
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user public.users;

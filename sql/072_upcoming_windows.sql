@@ -3,7 +3,7 @@ create or replace function upload_scheduler_private.check_horizon(p_horizon inte
 returns interval
 language plpgsql
 immutable
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_horizon is null or p_horizon <= interval '0' or p_horizon > interval '366 days' then
@@ -37,7 +37,7 @@ returns table (
 language plpgsql
 stable
 security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();

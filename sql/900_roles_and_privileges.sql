@@ -37,7 +37,7 @@ create or replace function upload_scheduler_private.grant_queue_to_worker()
 returns void
 language plpgsql
 volatile
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_table text;
@@ -66,7 +66,8 @@ comment on function upload_scheduler_private.grant_queue_to_worker() is
 
 -- No function of the scheduler is executable by PUBLIC. (PostgreSQL grants EXECUTE to PUBLIC
 -- on every new function, and that default cannot be revoked per schema: so this file runs last,
--- after every function exists.)
+-- after every function exists.) The roles get usage of upload_scheduler_private for one function
+-- only, the one their row-level security policies call.
 revoke all on all functions in schema upload_scheduler from public;
 revoke all on all functions in schema upload_scheduler_private from public;
 revoke all on schema upload_scheduler_private from public;
@@ -118,8 +119,16 @@ begin
 
   grant select on public.users, public.upload_schedules, public.upload_schedule_exceptions, public.videos, public.upload_attempts
     to upload_scheduler_worker;
-  grant select, insert, update, delete on public.users, public.upload_schedules, public.upload_schedule_exceptions, public.videos
+  grant select, insert, update, delete on public.users, public.upload_schedules, public.upload_schedule_exceptions
     to upload_scheduler_app;
+  -- Videos: an application queues them and edits what describes them; their lifecycle moves
+  -- only through the functions (find_next_video_to_upload, start_upload, finish_upload,
+  -- retry_video), so an attempt's outcome is written by that attempt.
+  revoke all on public.videos from upload_scheduler_app;
+  grant select, delete on public.videos to upload_scheduler_app;
+  grant insert (id, user_id, title, source_path, created_at), update (title, source_path) on public.videos to upload_scheduler_app;
+  grant execute on function upload_scheduler_private.app_user_id() to upload_scheduler_app, upload_scheduler_worker;
+  grant usage on schema upload_scheduler_private to upload_scheduler_app, upload_scheduler_worker;
   grant select on public.upload_attempts to upload_scheduler_app;
 
   -- Row-level security (enabled by the migrations): the worker reads every row, an
@@ -129,7 +138,7 @@ begin
     execute format('create policy worker_reads_all on public.%I for select to upload_scheduler_worker using (true)', v_table);
     execute format('drop policy if exists app_acts_for_its_user on public.%I', v_table);
     execute format(
-      'create policy app_acts_for_its_user on public.%I for all to upload_scheduler_app using (%2$I = nullif(current_setting(''upload_scheduler.user_id'', true), '''')::uuid) with check (%2$I = nullif(current_setting(''upload_scheduler.user_id'', true), '''')::uuid)',
+      'create policy app_acts_for_its_user on public.%I for all to upload_scheduler_app using (%2$I = (select upload_scheduler_private.app_user_id())) with check (%2$I = (select upload_scheduler_private.app_user_id()))',
       v_table, case v_table when 'users' then 'id' else 'user_id' end);
   end loop;
 
