@@ -1,19 +1,18 @@
 // Integrity under races: real sessions, open transactions, every isolation level where it
 // matters. A claim never lands in a slot being deleted, overlapping slots cannot both commit,
 // and the sweeps, ticks and workers never deadlock.
-import t from "tap";
+import t, { type Test } from "tap";
 import type pg from "pg";
 import { kolkata, testDatabase, type TestDatabase } from "./fixtures/db.js";
 import { addSlot, addUser, countersDrift, queueVideos } from "./fixtures/scenario.js";
 
 const AT = (local: string) => kolkata(`2026-11-30 ${local}`);
 
-/** Resolves once `client`'s backend is waiting for a lock (so the race is really on). */
-async function waitingForLock(db: TestDatabase, client: pg.PoolClient) {
-  const { rows: [{ pid }] } = await client.query("select pg_backend_pid() as pid").catch(() => ({ rows: [{ pid: -1 }] }));
-  return pid;
+async function backendPid(client: pg.PoolClient): Promise<number> {
+  return (await client.query("select pg_backend_pid() as pid")).rows[0].pid;
 }
 
+/** Whether the backend `pid` comes to wait for a lock (so the race is really on). */
 async function blockedPid(db: TestDatabase, pid: number) {
   for (let i = 0; i < 200; i++) {
     const [row] = await db.q("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
@@ -24,42 +23,73 @@ async function blockedPid(db: TestDatabase, pid: number) {
 }
 
 t.test("6. a claim racing a slot's deletion never leaves a video claimed into a slot that is gone", async (t) => {
-  for (const first of ["delete", "claim"] as const) {
-    t.test(`the ${first} comes first, in a transaction held open`, async (t) => {
-      const db = await testDatabase(t);
-      const user = await addUser(db);
-      const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "11:59:59", max: 3 });
-      await queueVideos(db, user, 5);
-      const deleter = await db.connect();
-      const claimer = await db.connect();
-      const claimerPid = await waitingForLock(db, claimer);
-      const deleterPid = await waitingForLock(db, deleter);
-      await deleter.query("begin");
-      await claimer.query("begin");
-      let claimed: any[] = [];
-      if (first === "delete") {
-        await deleter.query("delete from upload_schedules where id = $1", [slot]);
-        const claim = claimer.query("select id from upload_scheduler.claim_due_videos($1)", [AT("10:00")]);
-        t.ok(await blockedPid(db, claimerPid), "the claim waits for the deletion");
-        await deleter.query("commit");
-        claimed = (await claim).rows;
-        await claimer.query("commit");
-        t.same(claimed, [], "the slot is gone by the time the claim reads it: nothing claimed");
-      } else {
-        claimed = (await claimer.query("select id from upload_scheduler.claim_due_videos($1)", [AT("10:00")])).rows;
-        t.equal(claimed.length, 3, "three claimed into the slot");
-        const deletion = deleter.query("delete from upload_schedules where id = $1", [slot]);
-        t.ok(await blockedPid(db, deleterPid), "the deletion waits for the claim");
-        await claimer.query("commit");
-        await deletion;
-        await deleter.query("commit");
-      }
-      t.same(await db.q("select id, status, slot_id from videos where status = 'pending' or slot_id is not null"), [],
-        "no video is pending in (or points at) the deleted slot; the claims went back to the queue");
-      t.same(await db.q("select * from upload_scheduler.slot_day_counts"), [], "and the slot's counter went with it");
-      t.same(await countersDrift(db), []);
-    });
-  }
+  const setup = async (t: Test) => {
+    const db = await testDatabase(t);
+    const user = await addUser(db);
+    const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "11:59:59", max: 3 });
+    await queueVideos(db, user, 5);
+    const deleter = await db.connect();
+    const claimer = await db.connect();
+    return { db, user, slot, deleter, claimer, claimerPid: await backendPid(claimer), deleterPid: await backendPid(deleter) };
+  };
+  const nothingLeft = async (t: Test, db: TestDatabase) => {
+    t.same(await db.q("select id, status, slot_id from videos where status = 'pending' or slot_id is not null"), [],
+      "no video is pending in (or points at) the deleted slot");
+    t.same(await db.q("select * from upload_scheduler.slot_day_counts"), [], "and the slot's counter went with it");
+    t.same(await countersDrift(db), []);
+  };
+
+  t.test("the deletion comes first, in a transaction held open: a tick skips the user, a user's claim waits", async (t) => {
+    const { db, user, slot, deleter, claimer, claimerPid } = await setup(t);
+    await deleter.query("begin");
+    await deleter.query("delete from upload_schedules where id = $1", [slot]);
+    t.same((await claimer.query("select id from upload_scheduler.claim_due_videos($1)", [AT("10:00")])).rows, [],
+      "the tick does not wait for a schedule being changed: it leaves the user to the next tick");
+    const claim = claimer.query("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, AT("10:00")]);
+    t.ok(await blockedPid(db, claimerPid), "the user's own claim waits for the deletion");
+    await deleter.query("commit");
+    t.same((await claim).rows, [], "and then finds the slot gone: nothing claimed");
+    t.same(await db.q("select id from upload_scheduler.claim_due_videos($1)", [AT("10:01")]), [], "nor by the next tick");
+    await nothingLeft(t, db);
+  });
+
+  t.test("the claim comes first, in a transaction held open: the deletion waits, then sends the claims back", async (t) => {
+    const { db, slot, deleter, claimer, deleterPid } = await setup(t);
+    await claimer.query("begin");
+    t.equal((await claimer.query("select id from upload_scheduler.claim_due_videos($1)", [AT("10:00")])).rows.length, 3, "three claimed into the slot");
+    const deletion = deleter.query("delete from upload_schedules where id = $1", [slot]);
+    t.ok(await blockedPid(db, deleterPid), "the deletion waits for the claim");
+    await claimer.query("commit");
+    await deletion;
+    await nothingLeft(t, db);
+    t.same(await db.q("select count(*)::int as n from videos where status = 'initiate'"), [{ n: 5 }], "the claims went back to the queue");
+  });
+
+  t.test("a deletion at REPEATABLE READ that began before a claim fails to serialise instead of missing it", async (t) => {
+    const { db, slot, deleter, claimer } = await setup(t);
+    await deleter.query("begin isolation level repeatable read");
+    await deleter.query("select count(*) from videos");
+    t.equal((await claimer.query("select id from upload_scheduler.claim_due_videos($1)", [AT("10:00")])).rows.length, 3);
+    const refused = await deleter.query("delete from upload_schedules where id = $1", [slot]).catch((e) => e);
+    t.equal(refused.code, "40001", `the deletion: ${refused.message}`);
+    await deleter.query("rollback");
+    t.same(await db.q("select count(*)::int as n from videos where status = 'pending' and slot_id = $1", [slot]), [{ n: 3 }],
+      "the slot and its three claims stand");
+    t.same(await countersDrift(db), []);
+  });
+
+  t.test("a plain write of a counted video waits for a deletion of its slot, then is refused", async (t) => {
+    const { db, user, slot, deleter, claimer, claimerPid } = await setup(t);
+    await deleter.query("begin");
+    await deleter.query("delete from upload_schedules where id = $1", [slot]);
+    const write = claimer.query(
+      "insert into videos (user_id, status, slot_id, slot_date, claimed_at) values ($1, 'pending', $2, '2026-11-30', $3)",
+      [user, slot, AT("10:00")]).catch((e) => e);
+    t.ok(await blockedPid(db, claimerPid), "the write waits for the deletion (the slot's KEY SHARE lock)");
+    await deleter.query("commit");
+    t.equal((await write).code, "UPNSL", "then finds the slot gone");
+    await nothingLeft(t, db);
+  });
 });
 
 t.test("7. two sessions adding overlapping slots: one commits, at every isolation level", async (t) => {
@@ -75,7 +105,7 @@ t.test("7. two sessions adding overlapping slots: one commits, at every isolatio
       await a.query("select count(*) from upload_schedules");
       await b.query("select count(*) from upload_schedules");
       await a.query("insert into upload_schedules (user_id, day, start_time, end_time) values ($1, 'monday', '09:00', '10:00')", [user]);
-      const bPid = await waitingForLock(db, b);
+      const bPid = await backendPid(b);
       const second = b.query("insert into upload_schedules (user_id, day, start_time, end_time) values ($1, 'monday', '09:30', '10:30')", [user])
         .then(() => b.query("commit").then(() => "committed"), (e) => b.query("rollback").then(() => e.code as string));
       t.ok(await blockedPid(db, bPid), "the second waits for the first");
@@ -92,8 +122,8 @@ t.test("7. two sessions adding overlapping slots: one commits, at every isolatio
   }
 });
 
-t.test("10. ticks, sweeps, direct claims and uploading workers racing for seconds never deadlock", async (t) => {
-  const db = await testDatabase(t, { poolSize: 16 });
+t.test("10. ticks, sweeps, direct claims, uploading workers and schedule edits racing for seconds never deadlock", async (t) => {
+  const db = await testDatabase(t, { poolSize: 18 });
   const users: string[] = [];
   for (let i = 0; i < 24; i++) {
     const user = await addUser(db);
@@ -142,11 +172,29 @@ t.test("10. ticks, sweeps, direct claims and uploading workers racing for second
     loop(worker),
     loop(worker),
     loop(worker),
+    // People editing the schedule meanwhile: slots deleted and re-created, moved, exceptions.
+    loop(async () => {
+      const user = users[Math.floor(Math.random() * users.length)];
+      await db.q("delete from upload_schedules where user_id = $1", [user]);
+      await db.q("insert into upload_schedules (user_id, day, start_time, end_time, max_uploads) values ($1, 'monday', '00:00', '23:59:59', 40)", [user]);
+    }),
+    loop(async () => {
+      const user = users[Math.floor(Math.random() * users.length)];
+      await db.q("update upload_schedules set end_time = case when end_time = '23:59:59' then '23:59:58'::time else '23:59:59' end where user_id = $1", [user]);
+      await db.q(`insert into upload_schedule_exceptions (user_id, local_date, max_uploads) values ($1, '2026-11-30', 30)
+                  on conflict (user_id, local_date, slot_id) do update set max_uploads = 70 - upload_schedule_exceptions.max_uploads`, [user]);
+    }),
   ]);
   t.same(errors, [], "no deadlock (40P01) and no other error");
   const [{ claims }] = await db.q("select count(*)::int as claims from upload_attempts");
   t.ok(claims > 50, `real work was done: ${claims} attempts on record`);
   t.same(await countersDrift(db), [], "the counters equal a recount");
-  t.same(await db.q(`select slot_id, slot_date, count(*) from videos where status in ('pending', 'uploading', 'success')
-                     group by 1, 2 having count(*) > 40`), [], "no slot over its quota");
+  t.same(await db.q(`select v.slot_id, v.slot_date, count(*) from videos v
+                     join upload_schedules s on s.id = v.slot_id
+                     join upload_scheduler.slot_day_counts c on c.slot_id = v.slot_id and c.local_date = v.slot_date
+                     left join upload_schedule_exceptions e on e.user_id = s.user_id and e.local_date = v.slot_date
+                     where v.status in ('pending', 'uploading', 'success')
+                     group by 1, 2, c.kept, c.inherited, e.max_uploads, s.max_uploads
+                     having count(*) + c.kept + c.inherited > coalesce(e.max_uploads, s.max_uploads)`), [],
+    "no slot over its quota (of the day, exceptions applied) by a claim");
 });

@@ -42,7 +42,9 @@ t.test("every function is documented, pins its search_path, and has the contract
     from pg_proc p where p.pronamespace in ('upload_scheduler'::regnamespace, 'upload_scheduler_private'::regnamespace)`);
   for (const f of functions) {
     t.ok(f.comment, `${f.proname} has a COMMENT`);
-    t.ok((f.proconfig ?? []).some((c: string) => c.startsWith("search_path=")), `${f.proname} pins search_path`);
+    // pg_temp last: a session's temporary tables and views can never stand in for the catalog's
+    // or the scheduler's (by default pg_temp is searched first for relations).
+    t.ok((f.proconfig ?? []).includes("search_path=pg_catalog, pg_temp"), `${f.proname} pins search_path to pg_catalog, pg_temp`);
   }
   const contract: Record<string, string> = {
     current_time_info: "p_time_zone text, p_now timestamp with time zone",

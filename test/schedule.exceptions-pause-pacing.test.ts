@@ -52,7 +52,8 @@ t.test("date exceptions are validated like slots", async (t) => {
   await db.q("insert into upload_schedule_exceptions (user_id, local_date) values ($1, '2026-12-25')", [user]);
   const before = await snapshot(db);
   const insert = (values: string) => db.q(`insert into upload_schedule_exceptions (user_id, local_date, slot_id, max_uploads) values ${values}`);
-  await rejects(t, insert(`('${user}', '2026-12-25', null, 1)`), "UPEXC", /already has an exception for 2026-12-25 \(the whole day\)/);
+  const duplicate = await insert(`('${user}', '2026-12-25', null, 1)`).catch((e) => e);
+  t.match(duplicate, { code: "23505", constraint: "upload_schedule_exceptions_one_per_slot_and_date" }, "one row per user, date and slot");
   await rejects(t, insert(`('${user}', '2026-12-25', '${theirs}', 0)`), "UPEXC", /belongs to user .*, not to user/);
   await rejects(t, insert(`('${user}', '2026-12-26', gen_random_uuid(), 0)`), "UPNSL", /no slot with id/);
   await rejects(t, insert(`('${user}', '2026-12-26', null, -1)`), "UPQTA", /max_uploads -1 is negative/);
@@ -62,6 +63,9 @@ t.test("date exceptions are validated like slots", async (t) => {
   await rejects(t, db.q(`update upload_schedule_exceptions set user_id = '${other}'`), "UPIMM");
   await rejects(t, db.q("truncate upload_schedule_exceptions"), "UPTRN");
   t.equal(await snapshot(db), before, "nothing changed");
+  await db.q(`insert into upload_schedule_exceptions (user_id, local_date, max_uploads) values ($1, '2026-12-25', 5)
+              on conflict (user_id, local_date, slot_id) do update set max_uploads = excluded.max_uploads`, [user]);
+  t.same(await db.q("select max_uploads from upload_schedule_exceptions where slot_id is null"), [{ max_uploads: 5 }], "and an upsert works");
   await insert(`('${user}', '2026-12-25', '${slot}', 2)`);
   t.pass("a slot's own row beside the whole day's is fine");
   await db.q("delete from upload_schedules where id = $1", [slot]);

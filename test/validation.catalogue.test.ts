@@ -27,20 +27,23 @@ t.test("the bad-input catalogue", async (t) => {
   const u = await addUser(db);
   const other = await addUser(db);
   const morning = await addSlot(db, u, { day: "monday", start: "09:00", end: "11:59:59", max: 2, name: "morning" });
-  await addSlot(db, u, { day: "monday", start: "12:00", end: "17:59:59", max: 1, name: "afternoon" });
+  const afternoon = await addSlot(db, u, { day: "monday", start: "12:00", end: "17:59:59", max: 1, name: "afternoon" });
   await addSlot(db, u, { day: "monday", start: "18:30", end: "19:00", name: "off", active: false });
   const otherSlot = await addSlot(db, other, { day: "monday", start: "09:00", end: "11:59:59", name: "theirs" });
   const [init, pend, upl, succ, fail] = (await queueVideos(db, u, 5)) as [string, string, string, string, string];
   const [theirs] = (await queueVideos(db, other, 1)) as [string];
   // The cast: pend and upl are claimed into the morning (now full: 2 of 2), upl started;
-  // succ and fail went through a claim outside any slot, one uploaded, one failed.
+  // in the afternoon (1 place), fail was uploaded and failed, then succ uploaded.
   const move = (ids: string[], set: string, at: string) =>
     db.q(`update videos set ${set} where id = any($1::uuid[])`, [ids, AT(at)]);
   await move([pend, upl], `status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = $2`, "09:00");
-  await move([succ, fail], "status = 'pending', claimed_at = $2", "09:00");
-  await move([upl, succ, fail], "status = 'uploading', started_at = $2, attempts = 1", "09:01");
-  await move([succ], "status = 'success', finished_at = $2", "09:02");
-  await move([fail], "status = 'failed', finished_at = $2, last_error = 'x'", "09:02");
+  await move([upl], "status = 'uploading', started_at = $2, attempts = 1", "09:01");
+  // The afternoon's one place: fail takes it and gives it back, succ takes it for good.
+  for (const [video, end] of [[fail, "status = 'failed', finished_at = $2, last_error = 'x'"], [succ, "status = 'success', finished_at = $2"]] as const) {
+    await move([video], `status = 'pending', slot_id = '${afternoon}', slot_date = '2026-11-30', claimed_at = $2`, "12:00");
+    await move([video], "status = 'uploading', started_at = $2, attempts = 1", "12:01");
+    await move([video], end, "12:02");
+  }
   t.same((await db.q("select status from videos where user_id = $1 order by created_at", [u])).map((r) => r.status),
     ["initiate", "pending", "uploading", "success", "failed"], "the cast is in place");
 
@@ -231,7 +234,7 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "starting with a NULL grace", sql: `select upload_scheduler.start_upload_attempt('${pend}', null, 'w', '${AT("09:05")}')`, code: "UPARG", names: "p_start_grace NULL" },
     { name: "starting with a grace of two days", sql: `select upload_scheduler.start_upload_attempt('${pend}', '2 days', 'w', '${AT("09:05")}')`, code: "UPARG", names: "2 days" },
     { name: "a NULL outcome", sql: `select upload_scheduler.finish_upload_attempt('${upl}', 1, null)`, code: "UPARG", names: "NULL" },
-    { name: "the outcome of attempt NULL", sql: `select upload_scheduler.finish_upload_attempt('${upl}', null, 'success')`, code: "UPSTS", names: "Attempt NULL" },
+    { name: "the outcome of attempt NULL", sql: `select upload_scheduler.finish_upload_attempt('${upl}', null, 'success')`, code: "UPARG", names: "p_attempt NULL" },
     { name: "a NULL retry limit", sql: "select upload_scheduler.retry_failed_videos('30 minutes', null)", code: "UPARG", names: "p_max_attempts NULL" },
     { name: "a stale sweep at a NULL instant", sql: "select upload_scheduler.reset_stale_pending_videos('30 minutes', null)", code: "UPARG", names: "p_now is NULL" },
     { name: "a NULL interrupted interval", sql: "select upload_scheduler.fail_interrupted_uploads(null)", code: "UPARG", names: "NULL" },
@@ -241,7 +244,7 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "an exception with a NULL quota", sql: exception(`'${u}', '2026-12-26', null, null`), code: "UPQTA", names: "NULL" },
     { name: "an exception for another user's slot", sql: exception(`'${u}', '2026-12-26', '${otherSlot}', 0`), code: "UPEXC", names: otherSlot },
     { name: "an exception for a slot that does not exist", sql: exception(`'${u}', '2026-12-26', '${NOBODY}', 0`), code: "UPNSL", names: NOBODY },
-    { name: "a second whole-day exception for a date", sql: exception(`'${u}', '2026-12-25', null, 1`), code: "UPEXC", names: "2026-12-25" },
+    { name: "a second whole-day exception for a date", sql: exception(`'${u}', '2026-12-25', null, 1`), code: "23505", names: "upload_schedule_exceptions_one_per_slot_and_date", postgres: true },
     { name: "an exception without a date", sql: exception(`'${u}', null, null, 0`), code: "UPARG", names: "NULL" },
     { name: "an exception for an infinite date", sql: exception(`'${u}', 'infinity', null, 0`), code: "UPARG", names: "infinity" },
     { name: "an exception for an unknown user", sql: exception(`'${NOBODY}', '2026-12-26', null, 0`), code: "UPNUS", names: NOBODY },
