@@ -10,6 +10,7 @@
 -- user's schedule locks it (by marking it), so a claim sees a schedule before or after a change.
 -- A tick skips the users whose row another session holds (their schedule is changing; they are
 -- marked, and the next tick takes them): one tenant's open transaction never stalls the others.
+-- Every user has a row (from its insert on): a claim and a schedule change always meet on it.
 
 -- Locks the users' due rows, in id order (every path takes them in one ordered pass).
 create or replace function upload_scheduler_private.lock_due(p_user_ids uuid[])
@@ -29,7 +30,36 @@ $$;
 comment on function upload_scheduler_private.lock_due(uuid[]) is
   E'Internal: locks the due rows of these users in id order (waiting): the user''s claims and schedule changes take turns on it.';
 
--- The same, skipping rows another session holds: the users locked, in id order.
+-- For a tick: takes the due rows of these users that no other session holds (in id order) and
+-- returns their users. The row is written at once ('infinity' until refresh_due says otherwise),
+-- so the lock costs no second write for the many users left with nothing to claim, and a
+-- schedule change at REPEATABLE READ that began before this tick fails to serialise on it.
+create or replace function upload_scheduler_private.take_due(p_user_ids uuid[])
+returns uuid[]
+language sql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+  with taken as (
+    update upload_scheduler.user_due d
+    set due_at = 'infinity'
+    from (
+      select x.user_id from upload_scheduler.user_due x
+      where x.user_id = any(p_user_ids)
+      order by x.user_id
+      for no key update skip locked
+    ) l
+    where d.user_id = l.user_id
+    returning d.user_id
+  )
+  select coalesce(array_agg(t.user_id order by t.user_id), '{}') from taken t
+$$;
+
+comment on function upload_scheduler_private.take_due(uuid[]) is
+  E'Internal: a tick takes the due rows of these users that no other session holds (in id order), sets them to infinity until refresh_due, and returns their users.';
+
+-- For a sweep: the same, without the write (a sweep does not set due_at; what it gives back
+-- leaves marks for the next tick).
 create or replace function upload_scheduler_private.lock_due_skip(p_user_ids uuid[])
 returns uuid[]
 language sql
@@ -46,7 +76,7 @@ as $$
 $$;
 
 comment on function upload_scheduler_private.lock_due_skip(uuid[]) is
-  E'Internal: locks the due rows of these users that no other session holds, in id order, and returns their users (a tick does not wait for a schedule being changed).';
+  E'Internal: locks the due rows of these users that no other session holds, in id order, and returns their users (a sweep does not wait for a schedule being changed).';
 
 -- A change to these users' schedules: lock their rows and mark them due. Always a write, so a
 -- writer at REPEATABLE READ whose snapshot predates a claim of the user fails to serialise
@@ -101,8 +131,7 @@ comment on function upload_scheduler_private.due_users(timestamptz) is
 --     else its pacing's next instant, or the moment it closes (no other slot opens before);
 --   none is open: the next slot's start today, else the next local midnight.
 -- Local times become instants with the smaller of the day's two UTC offsets' answers, so on a
--- day the clocks change the bound is never late. Every row is written, changed or not: a writer
--- at REPEATABLE READ whose snapshot predates this tick then fails to serialise on it.
+-- day the clocks change the bound is never late. Call it on rows take_due has taken.
 create or replace function upload_scheduler_private.refresh_due(p_user_ids uuid[], p_now timestamptz)
 returns void
 language plpgsql
@@ -112,7 +141,15 @@ set search_path = pg_catalog, pg_temp
 set enable_hashjoin = off
 set enable_mergejoin = off
 as $$
+declare
+  v_waiting uuid[];
 begin
+  -- Most users a tick looks at have nothing left waiting once it has claimed: one probe each,
+  -- and their due_at stays what take_due set (infinity).
+  select array_agg(x.user_id) into v_waiting
+  from unnest(p_user_ids) as x (user_id)
+  where exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate');
+
   update upload_scheduler.user_due d
   set due_at = n.due_at
   from (
@@ -120,7 +157,7 @@ begin
       select z.time_zone, l.local_date, l.day, l.local_time,
              upload_scheduler_private.utc_offset(z.time_zone, l.local_date::timestamp at time zone z.time_zone) as o1,
              upload_scheduler_private.utc_offset(z.time_zone, (l.local_date + 1)::timestamp at time zone z.time_zone - interval '1 second') as o2
-      from (select distinct u.time_zone from public.users u where u.id = any(p_user_ids)) z
+      from (select distinct u.time_zone from public.users u where u.id = any(v_waiting)) z
       cross join lateral (
         select (p_now at time zone z.time_zone)::date as local_date,
                upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
@@ -129,7 +166,6 @@ begin
     )
     select u.id,
            case
-             when not exists (select 1 from public.videos v where v.user_id = u.id and v.status = 'initiate') then 'infinity'::timestamptz
              when u.uploads_paused_until > p_now then u.uploads_paused_until
              when cur.id is not null then
                case
@@ -172,7 +208,7 @@ begin
       order by s.start_time
       limit 1
     ) nxt on true
-    where u.id = any(p_user_ids)
+    where u.id = any(v_waiting)
   ) n
   where d.user_id = n.id;
 
@@ -181,4 +217,4 @@ end;
 $$;
 
 comment on function upload_scheduler_private.refresh_due(uuid[], timestamptz) is
-  E'Internal: sets these users'' due_at from what the database shows at p_now (a lower bound of their next claim: infinity when no video waits, the pause''s end, now while an open slot has room, its pacing''s next instant or its end, the next slot''s start today, or the next local midnight), and moves tick_clock forward.';
+  E'Internal: sets these users'' due_at (taken by take_due) from what the database shows at p_now (a lower bound of their next claim: infinity when no video waits, the pause''s end, now while an open slot has room, its pacing''s next instant or its end, the next slot''s start today, or the next local midnight), and moves tick_clock forward.';

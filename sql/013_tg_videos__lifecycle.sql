@@ -60,6 +60,7 @@ declare
   v_marks uuid[];
   v_counted uuid[];
 begin
+  v_claim := false;
   if tg_op = 'UPDATE' then
     -- No LIMIT: with one, the planner hopes to find a bad row early and nested-loops over both
     -- transition tables, quadratic in the rows changed when (as usual) there is none.
@@ -102,6 +103,25 @@ begin
                                                            v_bad.old_attempts, v_bad.new_attempts, v_bad.last_outcome);
     end if;
 
+    v_claim := exists (select 1 from upload_scheduler.claiming c where c.txid = pg_current_xact_id());
+  end if;
+
+  if tg_op = 'UPDATE' and v_claim then
+    -- A claim (only the scheduler's functions can say so: upload_scheduler.claiming is theirs
+    -- alone) moves initiate videos, which counted nowhere, to pending in the slot open for each
+    -- user, picked under the users' due rows and within the room their counters showed under
+    -- their lock: it takes places, gives none back, and needs no check of its slots or quota.
+    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
+           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
+           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+      into v_slot_ids, v_dates, v_deltas, v_kept, v_last
+    from (
+      select n.slot_id, n.slot_date, count(*)::int as delta, max(n.claimed_at) as last_claim
+      from new_rows n
+      where n.slot_id is not null and n.status = 'pending'
+      group by 1, 2
+    ) d;
+  elsif tg_op = 'UPDATE' then
     -- Collect, per (slot, date): -1 where a place is given back, +1 where one is taken, kept +1
     -- where an upload leaves its place (see the comment above); the latest claim; and the users
     -- who may now have something to claim sooner.
@@ -170,11 +190,10 @@ begin
     insert into upload_scheduler.due_marks (user_id) select unnest(v_marks);
   end if;
 
-  -- The slots of newly counted videos (claimed or written into a slot): a claim holds its users'
-  -- due rows, which serialise it with changes to their slots; any other writer takes the slots'
-  -- KEY SHARE locks (as a foreign key would), so a slot cannot be deleted under it. Then each
-  -- must exist, belong to the video's user and be on the weekday of its slot_date.
-  if tg_op = 'UPDATE' then
+  -- The slots of newly counted videos (written into a slot by anything but a claim): the writer
+  -- takes the slots' KEY SHARE locks (as a foreign key would), so a slot cannot be deleted under
+  -- it. Then each must exist, belong to the video's user and be on the weekday of its slot_date.
+  if tg_op = 'UPDATE' and not v_claim then
     select array_agg(distinct n.slot_id) into v_counted
     from old_rows o
     join new_rows n on n.id = o.id
@@ -186,10 +205,7 @@ begin
     where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null;
   end if;
   if v_counted is not null then
-    v_claim := exists (select 1 from upload_scheduler.claiming c where c.txid = pg_current_xact_id());
-    if not v_claim then
-      perform 1 from public.upload_schedules s where s.id = any(v_counted) order by s.id for key share;
-    end if;
+    perform 1 from public.upload_schedules s where s.id = any(v_counted) order by s.id for key share;
     v_scope := upload_scheduler_private.acting_user_id();
     -- Slots of another tenant are reported as missing (nothing about them leaks).
     if tg_op = 'UPDATE' then
@@ -256,7 +272,14 @@ begin
     end if;
   end if;
 
-  if v_slot_ids is not null then
+  if v_slot_ids is not null and v_claim then
+    -- A claim's counters: it created or locked them before it read their room, and took no more
+    -- than that room under their lock (and its users' due rows), so they only need raising.
+    update upload_scheduler.slot_day_counts c
+    set used = c.used + d.delta, last_claim_at = greatest(c.last_claim_at, d.last_claim)
+    from unnest(v_slot_ids, v_dates, v_deltas, v_last) as d (slot_id, local_date, delta, last_claim)
+    where c.slot_id = d.slot_id and c.local_date = d.local_date;
+  elsif v_slot_ids is not null then
     -- In (slot, date) order, so concurrent statements cannot deadlock on counters. A counter
     -- that no longer exists (its slot was deleted) has nothing to give back.
     with changed as (

@@ -54,15 +54,21 @@ begin
          array_agg(o.min_interval order by o.slot_id, o.local_date)
     into v_slot_ids, v_dates, v_users, v_quotas, v_paces
   from (
-    with zones as materialized (
+    with candidates as materialized (
+      select u.id, u.time_zone from public.users u
+      where u.id = any(p_user_ids)
+        -- A paused user is not claimed for until the pause ends.
+        and (u.uploads_paused_until is null or u.uploads_paused_until <= p_now)
+    ),
+    zones as materialized (
       select z.time_zone,
              (p_now at time zone z.time_zone)::date as local_date,
              upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
              date_trunc('second', p_now at time zone z.time_zone)::time as local_time
-      from (select distinct u.time_zone from public.users u where u.id = any(p_user_ids)) z
+      from (select distinct c.time_zone from candidates c) z
     )
     select s.id as slot_id, z.local_date, u.id as user_id, coalesce(e.max_uploads, s.max_uploads) as quota, s.min_interval
-    from public.users u
+    from candidates u
     join zones z on z.time_zone = u.time_zone
     -- Active slots of one user do not overlap: the one that started last before now is the only candidate.
     cross join lateral (
@@ -79,11 +85,8 @@ begin
       order by e.slot_id nulls last
       limit 1
     ) e on true
-    where u.id = any(p_user_ids)
-      and s.end_time >= z.local_time
+    where s.end_time >= z.local_time
       and coalesce(e.max_uploads, s.max_uploads) > 0
-      -- A paused user is not claimed for until the pause ends.
-      and (u.uploads_paused_until is null or u.uploads_paused_until <= p_now)
   ) o;
 
   if v_slot_ids is null then

@@ -27,7 +27,7 @@ declare
   v_users uuid[];
 begin
   select array_agg(m.id), array_agg(distinct m.user_id) into v_mark_ids, v_marked from upload_scheduler.due_marks m;
-  v_users := upload_scheduler_private.lock_due_skip(upload_scheduler_private.due_users(p_now) || coalesce(v_marked, '{}'));
+  v_users := upload_scheduler_private.take_due(upload_scheduler_private.due_users(p_now) || coalesce(v_marked, '{}'));
   if cardinality(v_users) > 0 then
     return query select * from upload_scheduler_private.claim_for_users(v_users, p_limit, p_now, false);
     perform upload_scheduler_private.refresh_due(v_users, p_now);
