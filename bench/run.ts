@@ -17,19 +17,23 @@ import pg from "pg";
 import { DateTime } from "luxon";
 import { run, runMigrations, Logger } from "graphile-worker";
 import { migrateDatabase } from "../src/db/migrate.js";
-import { generate, reset } from "./data.js";
+import { generate, generatePopulation, reset } from "./data.js";
 import { median, percentile, round, timed } from "./stats.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const JSON_FILE = args.includes("--json") ? args[args.indexOf("--json") + 1] : undefined;
+// --only population: the population scenario alone (a quicker loop when working on the tick).
+const ONLY_POPULATION = args.includes("--only") && args[args.indexOf("--only") + 1] === "population";
 const U = QUICK ? 2_000 : 10_000;
 const V = QUICK ? 100_000 : 1_000_000;
 const RUNS = 5;
 const CLAIM_SECONDS = QUICK ? 2 : 4;
 const CONCURRENCY = [1, 2, 4, 8];
 const GW_JOBS = 20_000;
+// The population scenario: a tick's cost with U_POP users of whom 1 % have a video waiting.
+const U_POP = QUICK ? 100_000 : 1_000_000;
 const UPLOAD_CONCURRENCY = Number(process.env.UPLOAD_CONCURRENCY ?? 4);
 // Monday 2026-11-30 10:00 UTC: inside a slot for every user, in every zone.
 const P_NOW = "2026-11-30T10:00:00Z";
@@ -245,11 +249,101 @@ async function graphileWorkerPeer(url: string) {
   return GW_JOBS / seconds;
 }
 
+/**
+ * The population scenario (issue 11): the tick that claims the 1 % with a waiting video, the bare
+ * set-based claim of the same users' videos, and the next minute's tick with nothing to claim,
+ * at U_POP users and at a tenth of that.
+ */
+async function population(users: number, full: boolean) {
+  const name = `upsched_bench_${randomBytes(5).toString("hex")}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const url = urlFor(name);
+  const db = new pg.Client({ connectionString: url });
+  try {
+    await migrateDatabase(url);
+    await runMigrations({ connectionString: url, logger: quietLogger });
+    await db.connect();
+    const load = await timed(() => generatePopulation(db, users));
+    log(`population: ${users} users, ${users * 7} slots, ${users * 5} old uploads, ${users / 100} waiting in ${round(load.ms / 1000)} s ${JSON.stringify(load.value)}`);
+    const figures: Record<string, number> = { [`pop_load_s_u${users}`]: round(load.ms / 1000) };
+    // Puts the claimed videos back (their users marked due again, as a new arrival would).
+    const putBack = async () => {
+      await db.query("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where status = 'pending'");
+      await db.query("delete from upload_scheduler.slot_day_counts");
+      await db.query("vacuum (index_cleanup on, analyze) videos, upload_scheduler.slot_day_counts, upload_scheduler.user_due, upload_scheduler.due_marks");
+      await db.query("checkpoint").catch(() => {});
+    };
+    if (full) {
+      const due = await medianOf(db, async () =>
+        (await db.query("select count(*)::int as n from upload_scheduler.claim_due_videos($1)", [P_NOW])).rows[0].n, putBack);
+      const limit = await medianOf(db, async () =>
+        (await db.query(`
+          with picked as (
+            select w.id from (select distinct v.user_id from videos v where v.status = 'initiate') u
+            cross join lateral (
+              select v.id from videos v where v.user_id = u.user_id and v.status = 'initiate'
+              order by v.created_at, v.id limit 1 for update skip locked
+            ) w
+          )
+          update videos v set status = 'pending', claimed_at = $1
+          from picked p where v.id = p.id`, [P_NOW])).rowCount ?? 0, putBack);
+      log(`population: due tick ${due.count} claims in ${round(due.ms)} ms, batch limit ${limit.count} in ${round(limit.ms)} ms`);
+      figures.pop_tick_due_ms = round(due.ms);
+      figures.pop_tick_due_claims = due.count;
+      figures.pop_batch_limit_ms = round(limit.ms);
+      // The due tick once more, for real, then the idle minutes after it.
+      await putBack();
+      await db.query("select count(*) from upload_scheduler.claim_due_videos($1)", [P_NOW]);
+    } else {
+      await db.query("select count(*) from upload_scheduler.claim_due_videos($1)", [P_NOW]);
+    }
+    await db.query("vacuum analyze upload_scheduler.user_due, upload_scheduler.due_marks, videos");
+    let minute = 0;
+    const idle = await medianOf(db, async () => {
+      minute += 1;
+      return (await db.query("select count(*)::int as n from upload_scheduler.claim_due_videos($1::timestamptz + $2 * interval '1 minute')", [P_NOW, minute])).rows[0].n;
+    }, async () => {});
+    log(`population: idle tick at U=${users}: ${round(idle.ms, 2)} ms (${idle.count} claims)`);
+    figures[full ? "pop_tick_idle_ms" : "pop_tick_idle_ms_tenth"] = round(idle.ms, 2);
+    return figures;
+  } finally {
+    await db.end().catch(() => {});
+    await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+  }
+}
+
 async function main() {
   const results: Record<string, number> = {};
   const rows: Array<[string, string, string]> = [];
+  const extra: Record<string, unknown> = {};
   const { rows: [{ version }] } = await admin((c) => c.query("select current_setting('server_version') as version"));
 
+  if (!ONLY_POPULATION) Object.assign(extra, await everyUserDue(results, rows));
+
+  // The population scenario.
+  const pop = await population(U_POP, true);
+  const tenth = await population(U_POP / 10, false);
+  Object.assign(results, pop, tenth);
+  results.pop_tick_due_over_batch_limit = round(pop.pop_tick_due_ms! / pop.pop_batch_limit_ms!, 2);
+  results.pop_idle_over_idle_tenth = round(pop.pop_tick_idle_ms! / tenth.pop_tick_idle_ms_tenth!, 2);
+  rows.push(
+    [`population: due tick, U=${U_POP}, 1 % waiting`, `${pop.pop_tick_due_ms} ms for ${pop.pop_tick_due_claims} claims`, `due/batch limit = ${results.pop_tick_due_over_batch_limit}`],
+    [`population: bare batch claim of those users`, `${pop.pop_batch_limit_ms} ms`, ""],
+    [`population: idle tick, U=${U_POP}`, `${pop.pop_tick_idle_ms} ms`, `idle/idle at U/10 = ${results.pop_idle_over_idle_tenth}`],
+    [`population: idle tick, U=${U_POP / 10}`, `${tenth.pop_tick_idle_ms_tenth} ms`, ""],
+  );
+
+  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), postgres: version, node: process.version };
+  print(rows, machine);
+  if (JSON_FILE) {
+    writeFileSync(JSON_FILE, JSON.stringify({ ...results, quick: QUICK, users: U, videos: V, population_users: U_POP, ...extra, machine }, null, 2) + "\n");
+    log(`figures written to ${JSON_FILE}`);
+  }
+}
+
+
+/** The scenarios of the first benchmark: every user due at once (U users, V videos). */
+async function everyUserDue(results: Record<string, number>, rows: Array<[string, string, string]>) {
   // The main data set: U users, V videos; dropped even when a measurement fails.
   const main = await dataset(U, V);
   const usePgbench = pgbenchAvailable();
@@ -329,12 +423,6 @@ async function main() {
   }
   rows.push([`scaling: V x10 (${scaleV[0]} -> ${scaleV[1]})`, "", `tick time x${round(results.tick_ms_v1m / results.tick_ms_v100k, 2)}`]);
 
-  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), postgres: version, node: process.version };
-  print(rows, machine);
-  if (JSON_FILE) {
-    writeFileSync(JSON_FILE, JSON.stringify({ ...results, quick: QUICK, users: U, videos: V, claim_clients: client, scaling, machine }, null, 2) + "\n");
-    log(`figures written to ${JSON_FILE}`);
-  }
 }
 
 async function tickAt(users: number, videos: number) {
