@@ -17,6 +17,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+  v_started timestamptz := clock_timestamp();
   v_interrupted integer;
   v_retried integer;
   v_stale integer;
@@ -45,9 +46,15 @@ begin
       order by x.n));
   end if;
 
+  -- On record, for health() and the worker's /readyz; a day of ticks is kept.
+  insert into upload_scheduler.ticks (at, finished_at, duration_ms, claimed, interrupted, retried, stale_reset)
+  values (p_now, clock_timestamp(), extract(epoch from clock_timestamp() - v_started) * 1000,
+          jsonb_array_length(v_claimed), v_interrupted, v_retried, v_stale);
+  delete from upload_scheduler.ticks t where t.at < p_now - interval '1 day';
+
   return query select v_interrupted, v_retried, v_stale, v_claimed;
 end;
 $$;
 
 comment on function upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz) is
-  E'One whole scheduler tick, as the worker runs it every minute: fail interrupted uploads, retry failed videos past their cool-down, reset stale pending ones, claim the due videos and enqueue one upload_video job each, all in one transaction (one tick at a time).';
+  E'One whole scheduler tick, as the worker runs it every minute: fail interrupted uploads, retry failed videos past their cool-down, reset stale pending ones, claim the due videos and enqueue one upload_video job each, all in one transaction (one tick at a time); records itself in upload_scheduler.ticks.';

@@ -100,6 +100,7 @@ begin
   -- The runner: the tick, and starting and finishing the attempts its jobs run.
   grant execute on function
     upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz),
+    upload_scheduler.health(interval, integer, timestamptz),
     upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz),
     upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz)
   to upload_scheduler_worker;

@@ -4,6 +4,7 @@ import { SchedulerError } from "./errors.js";
 import type {
   AttemptOutcome,
   ClaimedVideo,
+  Health,
   ScheduleSlot,
   UpcomingUpload,
   UpcomingWindow,
@@ -145,6 +146,7 @@ export class UploadSchedulerService {
     resume_uploads: "resumeUploads",
     upcoming_uploads: "upcomingUploads",
     upcoming_windows: "upcomingWindows",
+    health: "health",
     run_tick: "runTick",
   } as const satisfies Record<string, keyof UploadSchedulerService>;
 
@@ -409,6 +411,29 @@ export class UploadSchedulerService {
       used: row.used,
       note: row.note,
     }));
+  }
+
+  /** How the scheduler is doing: the last tick, videos by state, the oldest wait, overdue uploads. */
+  async health(options: { interruptedAfter?: string; maxAttempts?: number; now?: Instant } = {}): Promise<Health> {
+    const [row] = await this.rows(
+      `select *, extract(epoch from last_tick_age) * 1000 as last_tick_age_ms, extract(epoch from oldest_waiting_age) * 1000 as oldest_waiting_age_ms
+       from upload_scheduler.health($1::interval, $2, coalesce($3::timestamptz, now()))`,
+      [options.interruptedAfter ?? "35 minutes", options.maxAttempts ?? 3, instant(options.now)],
+    );
+    return {
+      lastTickAt: row.last_tick_at ? DateTime.fromJSDate(row.last_tick_at) : null,
+      lastTickAgeMs: row.last_tick_age_ms === null ? null : Number(row.last_tick_age_ms),
+      lastTickClaimed: row.last_tick_claimed,
+      lastTickDurationMs: row.last_tick_duration_ms,
+      ticksLastHour: row.ticks_last_hour,
+      waiting: row.waiting,
+      pending: row.pending,
+      uploading: row.uploading,
+      failedRetryable: row.failed_retryable,
+      failedForGood: row.failed_for_good,
+      oldestWaitingAgeMs: row.oldest_waiting_age_ms === null ? null : Number(row.oldest_waiting_age_ms),
+      overdueUploads: row.overdue_uploads,
+    };
   }
 
   /** One whole tick: recovery sweeps, the claim, and one upload_video job per claimed video. */

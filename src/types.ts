@@ -175,3 +175,22 @@ export interface TickResult {
   staleReset: number;
   claimed: ClaimedVideo[];
 }
+
+/** upload_scheduler.health: how the scheduler is doing, in one row. */
+export interface Health {
+  /** The instant (p_now) of the last tick; null before the first. */
+  lastTickAt: DateTime | null;
+  lastTickAgeMs: number | null;
+  lastTickClaimed: number | null;
+  lastTickDurationMs: number | null;
+  ticksLastHour: number;
+  waiting: number;
+  pending: number;
+  uploading: number;
+  failedRetryable: number;
+  /** Failed with MAX_ATTEMPTS used up: only retry_video sends them back. */
+  failedForGood: number;
+  oldestWaitingAgeMs: number | null;
+  /** Uploading for longer than INTERRUPTED_AFTER: their worker may be gone. */
+  overdueUploads: number;
+}
