@@ -194,3 +194,33 @@ export interface Health {
   /** Uploading for longer than INTERRUPTED_AFTER: their worker may be gone. */
   overdueUploads: number;
 }
+
+/** A row of public.upload_schedule_exceptions (with its slot's name). */
+export interface ScheduleException {
+  id: string;
+  userId: string;
+  localDate: string;
+  /** null: every slot of the user that day. */
+  slotId: string | null;
+  slotName: string | null;
+  maxUploads: number;
+  note: string | null;
+}
+
+/** A row of public.upload_attempts, with the video's title; times in the owner's zone. */
+export interface AttemptRecord {
+  videoId: string;
+  userId: string;
+  title: string | null;
+  attempt: number;
+  slotId: string | null;
+  localDate: string | null;
+  claimedAt: DateTime | null;
+  startedAt: DateTime | null;
+  finishedAt: DateTime | null;
+  durationMs: number | null;
+  /** null while the upload runs. */
+  outcome: RecordedOutcome | null;
+  error: string | null;
+  worker: string | null;
+}

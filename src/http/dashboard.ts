@@ -1,0 +1,178 @@
+import { DateTime } from "luxon";
+import type { UploadSchedulerService } from "../service.js";
+import type { Health, SlotStatus, User } from "../types.js";
+
+const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+
+/** Everything from the database is user input (titles, slot names, errors): escaped, always. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+const seconds = (time: string) => {
+  const [h, m, s] = time.split(":").map(Number);
+  return h! * 3600 + m! * 60 + Math.floor(s!);
+};
+
+function ago(ms: number | null): string {
+  if (ms === null) return "never";
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+function duration(ms: number | null): string {
+  if (ms === null) return "";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/**
+ * The dashboard: one server-rendered page, read-only, usable without JavaScript, refreshing
+ * itself. For the chosen user (the first by default): the week as a grid in the user's zone,
+ * with each slot as a block from its start to its end, today's quota and use, date exceptions
+ * and the pause; the queue with the forecast's times; the latest attempts; the health row.
+ */
+export async function renderDashboard(
+  service: UploadSchedulerService,
+  options: { userId?: string | null; policy: { interruptedAfter: string; maxAttempts: number }; now?: DateTime },
+): Promise<string> {
+  const now = options.now ?? DateTime.now();
+  const [health, users] = await Promise.all([service.health({ ...options.policy, now }), service.listUsers()]);
+  const user = users.find((u) => u.id === options.userId) ?? users[0];
+  const body = user ? await userSections(service, user, now) : `<p class="empty">No user yet: <code>insert into users default values</code>.</p>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="30">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Upload scheduler</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+  <h1>Upload scheduler</h1>
+  <form method="get" action="/">
+    <label for="user">User</label>
+    <select id="user" name="user">${users.map((u) => `<option value="${escapeHtml(u.id)}"${u.id === user?.id ? " selected" : ""}>${escapeHtml(u.id)} (${escapeHtml(u.timeZone)})</option>`).join("")}</select>
+    <button type="submit">Show</button>
+  </form>
+</header>
+${healthRow(health)}
+${body}
+<footer>Read-only. Refreshes every 30 seconds. Times are in the user's zone. <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></footer>
+</body>
+</html>
+`;
+}
+
+function healthRow(h: Health): string {
+  const cell = (label: string, value: string, warn = false) =>
+    `<div class="stat${warn ? " warn" : ""}"><span>${escapeHtml(label)}</span><strong>${escapeHtml(value)}</strong></div>`;
+  return `<section id="health" aria-label="health">
+  ${cell("last tick", ago(h.lastTickAgeMs), h.lastTickAgeMs === null || h.lastTickAgeMs > 120_000)}
+  ${cell("claimed then", String(h.lastTickClaimed ?? "–"))}
+  ${cell("waiting", String(h.waiting))}
+  ${cell("pending", String(h.pending))}
+  ${cell("uploading", String(h.uploading))}
+  ${cell("failed, to retry", String(h.failedRetryable))}
+  ${cell("failed for good", String(h.failedForGood), h.failedForGood > 0)}
+  ${cell("oldest wait", h.oldestWaitingAgeMs === null ? "–" : ago(h.oldestWaitingAgeMs).replace(" ago", ""))}
+  ${cell("overdue uploads", String(h.overdueUploads), h.overdueUploads > 0)}
+</section>`;
+}
+
+async function userSections(service: UploadSchedulerService, user: User, now: DateTime): Promise<string> {
+  const local = now.setZone(user.timeZone);
+  const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
+  const [slots, queue, attempts, exceptions] = await Promise.all([
+    service.getSlotStatus(user.id, now),
+    service.upcomingUploads({ userId: user.id, now }),
+    service.recentAttempts({ userId: user.id, limit: 20 }),
+    service.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
+  ]);
+  const titles = new Map<string, string | null>();
+  if (queue.length > 0) {
+    for (const v of await service.videoTitles(queue.map((q) => q.videoId))) titles.set(v.id, v.title);
+  }
+  const paused = user.uploadsPausedUntil;
+  const pause = paused === null || (paused !== "infinity" && paused <= now)
+    ? ""
+    : `<p class="paused" id="pause">Paused ${paused === "infinity" ? "until resumed" : `until ${escapeHtml(paused.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}`}${user.pauseReason ? `: ${escapeHtml(user.pauseReason)}` : ""}. Nothing of this user is claimed meanwhile.</p>`;
+  return `${pause}
+<section id="week" aria-label="week">
+  <h2>The week <small>in ${escapeHtml(user.timeZone)}, now ${escapeHtml(local.toFormat("cccc d LLLL, HH:mm"))}</small></h2>
+  <div class="grid">
+    <div class="hours">${Array.from({ length: 25 }, (_, h) => `<span style="top:${(h / 24) * 100}%">${String(h).padStart(2, "0")}:00</span>`).join("")}</div>
+    ${week.map((date) => dayColumn(date, slots, exceptions, local)).join("\n    ")}
+  </div>
+</section>
+<section id="queue" aria-label="queue">
+  <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
+  ${queue.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
+    <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th></tr></thead>
+    <tbody>${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
+  </table>`}
+</section>
+<section id="attempts" aria-label="attempts">
+  <h2>Recent attempts</h2>
+  ${attempts.length === 0 ? `<p class="empty">No attempt yet.</p>` : `<table>
+    <thead><tr><th>video</th><th>attempt</th><th>outcome</th><th>started</th><th>took</th><th>error</th><th>worker</th></tr></thead>
+    <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${escapeHtml(a.title ?? a.videoId)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td></tr>`).join("")}</tbody>
+  </table>`}
+</section>`;
+}
+
+function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<ReturnType<UploadSchedulerService["getExceptions"]>>, local: DateTime): string {
+  const day = DAYS[date.weekday - 1]!;
+  const iso = date.toISODate()!;
+  const isToday = iso === local.toISODate();
+  const dayExceptions = exceptions.filter((e) => e.localDate === iso);
+  const wholeDay = dayExceptions.find((e) => e.slotId === null);
+  const blocks = slots.filter((s) => s.day === day).map((s) => {
+    const start = seconds(s.startTime);
+    const end = seconds(s.endTime) + 1;
+    const own = dayExceptions.find((e) => e.slotId === s.slotId) ?? wholeDay;
+    const quota = own ? own.maxUploads : s.maxUploads;
+    const use = isToday && s.usedToday !== null ? `${s.usedToday} of ${s.quotaToday ?? quota} used today` : `${quota} upload${quota === 1 ? "" : "s"}`;
+    return `<div class="slot${s.isActive ? "" : " inactive"}${s.isOpenNow ? " open" : ""}${own ? " exception" : ""}" data-slot-id="${escapeHtml(s.slotId)}" data-day="${day}" data-start="${start}" data-end="${end}"
+        style="top:${(start / 86400) * 100}%;height:${((end - start) / 86400) * 100}%"
+        title="${escapeHtml(`${s.startTime}–${s.endTime}${s.minInterval ? `, paced ${s.minInterval}` : ""}`)}">
+        <b class="name">${escapeHtml(s.slotName ?? "slot")}</b> <span class="times">${escapeHtml(s.startTime.slice(0, 5))}–${escapeHtml(s.endTime.slice(0, 5))}</span>
+        <span class="use">${escapeHtml(use)}${s.isActive ? "" : " · off"}${own ? ` · exception${own.note ? `: ${escapeHtml(own.note)}` : ""}` : ""}</span>
+      </div>`;
+  });
+  const note = wholeDay ? `<span class="day-exception">${escapeHtml(wholeDay.maxUploads === 0 ? "no uploads" : `${wholeDay.maxUploads} per slot`)}${wholeDay.note ? `: ${escapeHtml(wholeDay.note)}` : ""}</span>` : "";
+  return `<div class="day${isToday ? " today" : ""}" data-day="${day}" data-date="${iso}">
+      <h3>${escapeHtml(date.toFormat("ccc d LLL"))}${note}</h3>
+      <div class="column">${blocks.join("")}</div>
+    </div>`;
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1d2430; background: #fafbfc; }
+header { display: flex; align-items: center; gap: 2rem; }
+h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; } h2 small { font-weight: normal; color: #667; }
+form { display: flex; gap: .5rem; align-items: center; }
+#health { display: flex; flex-wrap: wrap; gap: .5rem; }
+.stat { background: #fff; border: 1px solid #dde; border-radius: 6px; padding: .35rem .7rem; min-width: 7rem; }
+.stat span { display: block; color: #667; font-size: .8rem; } .stat.warn { border-color: #d08a00; background: #fff7e6; }
+.paused { background: #fff0f0; border: 1px solid #d66; padding: .5rem .8rem; border-radius: 6px; }
+.grid { display: grid; grid-template-columns: 3.5rem repeat(7, 1fr); gap: 4px; }
+.hours { position: relative; margin-top: 2.2rem; height: 720px; font-size: .7rem; color: #889; }
+.hours span { position: absolute; transform: translateY(-50%); }
+.day h3 { font-size: .85rem; margin: 0; height: 2.2rem; } .day.today h3 { color: #0b63c5; }
+.day-exception { display: block; font-weight: normal; color: #b44; font-size: .75rem; }
+.column { position: relative; height: 720px; background: repeating-linear-gradient(#fff 0 29px, #eef0f3 29px 30px); border: 1px solid #dde; }
+.day.today .column { border-color: #0b63c5; }
+.slot { position: absolute; left: 2px; right: 2px; overflow: hidden; background: #dbe9ff; border: 1px solid #7aa7e8; border-radius: 4px; padding: 1px 4px; font-size: .72rem; box-sizing: border-box; min-height: 1.1rem; }
+.slot.open { background: #c6f0d2; border-color: #3aa35b; } .slot.inactive { background: #eee; border-style: dashed; color: #777; }
+.slot.exception { border-color: #c44; } .slot .use, .slot .times { display: block; color: #456; }
+table { border-collapse: collapse; background: #fff; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eef; }
+.outcome-failed td, .outcome-timed_out td, .outcome-interrupted td { color: #a22; } .empty { color: #667; }
+footer { margin-top: 2rem; color: #889; font-size: .8rem; }
+`;
