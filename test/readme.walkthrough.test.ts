@@ -1,0 +1,59 @@
+// The README, tried as a new user would: every SQL block of "Try it" and "Everyday tasks", in
+// order, through psql, against a running worker (the real `npm start` process).
+import t from "tap";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { PROJECT_ROOT } from "../src/db/migrate.js";
+import { testDatabase } from "./fixtures/db.js";
+import { startWorker, waitFor } from "./fixtures/worker.js";
+
+/** The ```sql blocks of a README section, in order. */
+function sqlBlocks(readme: string, heading: string): string[] {
+  const start = readme.indexOf(`\n## ${heading}`);
+  const end = readme.indexOf("\n## ", start + 4);
+  return [...readme.slice(start, end).matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+t.test("the README's psql walkthrough and everyday recipes run as written", async (t) => {
+  const db = await testDatabase(t);
+  const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+  const walkthrough = sqlBlocks(readme, "Try it: a walkthrough in psql");
+  const everyday = sqlBlocks(readme, "Everyday tasks in psql");
+  t.ok(walkthrough.length >= 7 && everyday.length >= 12, `${walkthrough.length} + ${everyday.length} blocks`);
+
+  // The walkthrough's two small "videos", where it makes them.
+  for (const [file, bytes] of [["/tmp/trailer.mp4", 2_000_000], ["/tmp/teaser.mp4", 3_000_000]] as const) {
+    writeFileSync(file, randomBytes(bytes));
+  }
+  const uploads = mkdtempSync(path.join(tmpdir(), "upsched-readme-"));
+  const worker = startWorker(t, db, { UPLOAD_DIR: uploads, HTTP_PORT: "0" });
+  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+
+  const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url], { input: sql, encoding: "utf8" });
+  const status = () => db.q("select title, status from videos order by created_at").then((rows) => Object.fromEntries(rows.map((r) => [r.title, r.status])));
+  const until = (what: string, want: Record<string, string>) =>
+    waitFor(what, async () => JSON.stringify(await status()) === JSON.stringify(want), 30_000).catch((e) => {
+      t.comment(worker.output());
+      throw e;
+    });
+
+  for (const [i, block] of walkthrough.entries()) {
+    t.doesNotThrow(() => psql(block), `walkthrough block ${i + 1} runs`);
+    if (i === 3) await until("trailer and teaser uploaded", { trailer: "success", teaser: "success", outtake: "initiate" });
+    if (i === 5) await until("outtake failed", { trailer: "success", teaser: "success", outtake: "failed" });
+    if (i === 6) await until("outtake uploaded", { trailer: "success", teaser: "success", outtake: "success" });
+  }
+  const [outtake] = await db.q("select attempts, last_error from videos where title = 'outtake'");
+  t.equal(outtake.attempts, 2);
+  t.equal(outtake.last_error, null, "a success clears the error of the failed attempt");
+  t.equal(execFileSync("ls", [uploads], { encoding: "utf8" }).trim().split("\n").length, 3, "three copies in UPLOAD_DIR");
+
+  for (const [i, block] of everyday.entries()) {
+    t.doesNotThrow(() => psql(block), `everyday block ${i + 1} runs: ${block.split("\n")[0]}`);
+  }
+  worker.child.kill("SIGTERM");
+  t.equal(await worker.exited, 0);
+});
