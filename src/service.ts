@@ -9,6 +9,7 @@ import type {
   TickPreview,
   TickResult,
   TimeInfo,
+  UploadOutcome,
   UploadSlot,
   Video,
   VideoStatus,
@@ -223,6 +224,44 @@ export class UploadSchedulerService {
       videosOf(`upload_scheduler.finish_upload($1, $2, $3, coalesce($4::timestamptz, now()))`),
       [videoId, succeeded, error ?? null, instant(now)],
     );
+    return toVideo(row);
+  }
+
+  /**
+   * The runner's start of an upload: pending -> uploading, the returned video's `attempts` being
+   * this attempt's number. A video that comes back with status 'initiate' was given back to the
+   * queue (its slot closed more than `startGrace` ago): do not upload it. Raises UPSTS (kind
+   * "state") when the video is not pending.
+   * Until upload_scheduler.start_upload_attempt(p_video_id, p_start_grace, p_worker) lands this
+   * is start_upload, which neither gives videos back nor records the worker.
+   */
+  async startUploadAttempt(videoId: string, _options: { startGrace: string; worker: string }, now?: Instant): Promise<Video> {
+    return this.startUpload(videoId, now);
+  }
+
+  /**
+   * Records how attempt `attempt` of the video ended. Raises UPSTS (kind "state") when that
+   * attempt is no longer the video's current upload: already recorded, or failed as interrupted
+   * and started again since.
+   * Until upload_scheduler.finish_upload_attempt(p_video_id, p_attempt, p_outcome, p_error) lands
+   * this is finish_upload, called only while the locked row is still that attempt, uploading.
+   */
+  async finishUploadAttempt(videoId: string, attempt: number, outcome: UploadOutcome, error?: string | null, now?: Instant): Promise<Video> {
+    const [row] = await this.rows(
+      `with current_attempt as (
+         select v.id from public.videos v where v.id = $1 and v.attempts = $2 and v.status = 'uploading' for update)
+       select f.*, u.time_zone
+       from current_attempt c
+       cross join lateral upload_scheduler.finish_upload(c.id, $3, $4, coalesce($5::timestamptz, now())) f
+       join public.users u on u.id = f.user_id`,
+      [videoId, attempt, outcome === "success", outcome === "success" ? null : (error ?? null), instant(now)],
+    );
+    if (!row) {
+      throw new SchedulerError(`Attempt ${attempt} of video ${videoId} is not its current upload: its outcome was recorded already, or the video moved on.`, {
+        kind: "state",
+        code: "UPSTS",
+      });
+    }
     return toVideo(row);
   }
 

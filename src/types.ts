@@ -5,6 +5,9 @@ export type VideoStatus = "initiate" | "pending" | "uploading" | "success" | "fa
 
 export const VIDEO_STATUSES: readonly VideoStatus[] = ["initiate", "pending", "uploading", "success", "failed"];
 
+/** How one upload attempt ended, as the runner records it. */
+export type UploadOutcome = "success" | "failed" | "timed_out" | "aborted";
+
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 
 /** Something that reaches SQL as `p_now`: a luxon DateTime, a JS Date, or timestamptz text ("2026-11-30 09:00+05:30"). */
