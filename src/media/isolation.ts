@@ -1,0 +1,116 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "../log.js";
+import type { UploadOutcome, Video } from "../types.js";
+import { describeRejection, toWire, type WireVideo } from "./plugin.js";
+
+/** Which mediaProccess an upload's thread runs: a module's, or the built-in local destination. */
+export type PluginSpec = { module: string } | { uploadDir: string };
+
+/** How mediaProccess ended, seen from outside its thread. */
+export type UploadRun =
+  | { settled: "resolved"; value: unknown }
+  | { settled: "rejected"; error: string }
+  /** It ended its thread (process.exit), or let an exception or a rejection go unhandled. */
+  | { settled: "crashed"; error: string }
+  /** Its signal fired and it did not settle in time: its thread was ended. */
+  | { settled: "stopped" };
+
+export interface RunContext {
+  signal: AbortSignal;
+  attempt: number;
+  idempotencyKey: string;
+  logger: Logger;
+}
+
+export type RunUpload = (video: Video, context: RunContext) => Promise<UploadRun>;
+
+/** What the parent tells an upload's thread when it starts. */
+export interface ThreadData {
+  spec: PluginSpec;
+  video: WireVideo;
+  attempt: number;
+  idempotencyKey: string;
+}
+
+/** Messages from an upload's thread. */
+export type ThreadMessage =
+  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> }
+  | { type: "result"; ok: true; value: unknown }
+  | { type: "result"; ok: false; error: string }
+  | { type: "crash"; error: string };
+
+const EXTENSION = path.extname(fileURLToPath(import.meta.url));
+const THREAD = new URL(`./upload-thread${EXTENSION}`, import.meta.url);
+
+/**
+ * A new thread for one upload. Built JavaScript runs as it is. TypeScript sources run under tsx,
+ * which on Node 20 registers its hooks in the main thread only: the thread registers them itself,
+ * then imports its module. The parent's other --import hooks (a test runner's) are not passed on.
+ */
+function newThread(workerData: ThreadData): Worker {
+  if (EXTENSION !== ".ts") return new Worker(THREAD, { workerData, execArgv: [] });
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
+    .then(({ register }) => { register(); return import(${JSON.stringify(THREAD.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
+}
+
+/**
+ * Runs each upload's mediaProccess in a worker thread of its own, so that whatever it does
+ * (process.exit, an exception thrown from a timer, a rejection nobody handles) ends that upload
+ * alone. When the signal fires, the plug-in's own signal is aborted; if it has not settled within
+ * `settleMs`, its thread is ended, so nothing it does afterwards can reach the outcome.
+ */
+export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number } = {}): RunUpload {
+  const settleMs = options.settleMs ?? 1000;
+  return async (video, { signal, attempt, idempotencyKey, logger }) => {
+    if (signal.aborted) return { settled: "stopped" };
+    return new Promise<UploadRun>((resolve) => {
+      const data: ThreadData = { spec, video: toWire(video), attempt, idempotencyKey };
+      const thread = newThread(data);
+      let settled = false;
+      let stopTimer: NodeJS.Timeout | undefined;
+      const finish = (run: UploadRun) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(stopTimer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(run);
+        void thread.terminate();
+      };
+      const onAbort = () => {
+        thread.postMessage({ type: "abort", reason: describeRejection(signal.reason) });
+        stopTimer = setTimeout(() => finish({ settled: "stopped" }), settleMs);
+      };
+      thread.on("message", (message: ThreadMessage) => {
+        if (message.type === "log") logger[message.level](message.msg, message.fields);
+        else if (message.type === "crash") finish({ settled: "crashed", error: `mediaProccess crashed: ${message.error}` });
+        else if (message.ok) finish({ settled: "resolved", value: message.value });
+        else finish({ settled: "rejected", error: message.error });
+      });
+      thread.on("error", (error) => finish({ settled: "crashed", error: `mediaProccess crashed: ${describeRejection(error)}` }));
+      thread.on("exit", (code) =>
+        finish(
+          signal.aborted
+            ? { settled: "stopped" }
+            : { settled: "crashed", error: `mediaProccess ended its thread (process.exit(${code})) before the upload finished` },
+        ),
+      );
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  };
+}
+
+/** The outcome to record for a run, and its error text. */
+export function outcomeOf(
+  run: UploadRun,
+  why: { timedOut: boolean; shutDown: boolean; uploadTimeout: string },
+): { outcome: UploadOutcome; error: string | null } {
+  // An upload that succeeded is a success, even if its signal fired as it finished.
+  if (run.settled === "resolved") return { outcome: "success", error: null };
+  if (why.timedOut) return { outcome: "timed_out", error: `upload timed out after ${why.uploadTimeout}` };
+  if (why.shutDown) return { outcome: "aborted", error: "upload aborted: the worker shut down" };
+  if (run.settled === "stopped") return { outcome: "failed", error: "upload stopped" };
+  return { outcome: "failed", error: run.error };
+}
