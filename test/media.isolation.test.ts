@@ -8,7 +8,7 @@ import { isolatedUploads, outcomeOf, type UploadRun } from "../src/media/isolati
 import { describeRejection, fromWire, toWire } from "../src/media/plugin.js";
 import { jsonLogger } from "../src/log.js";
 import type { Video } from "../src/types.js";
-import { SCRIPTED_MEDIA, mediaLog } from "./fixtures/worker.js";
+import { SCRIPTED_MEDIA, mediaLog, waitFor } from "./fixtures/worker.js";
 
 const video = (title: string, sourcePath: string | null = null): Video => ({
   id: randomUUID(), userId: randomUUID(), status: "uploading", title, sourcePath, slotId: null, slotDate: "2026-11-30",
@@ -79,7 +79,7 @@ t.test("the signal: a plug-in that listens settles; one that does not is stopped
   const controller = new AbortController();
   const listening = upload("hang", controller.signal);
   const deaf = upload("deaf:5000", controller.signal);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor("both plug-ins to be called", async () => log.entries().filter((e) => e.event === "call").length === 2);
   const aborted = Date.now();
   controller.abort(new Error("upload timed out"));
   t.same(await listening, { settled: "rejected", error: "upload timed out" }, "the plug-in saw the abort and its reason");
@@ -100,6 +100,21 @@ t.test("the plug-in's log lines reach the worker's log, tagged", async (t) => {
   const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({ video_id: "v" }, (l) => lines.push(JSON.parse(l))) });
   t.same(result, { settled: "resolved", value: "ok" });
   t.match(lines, [{ level: "warn", msg: "retrying", video_id: "v", step: "put", n: 2 }, { level: "info", msg: "sent", video_id: "v" }]);
+});
+
+t.test("spare threads: started ahead, their plug-in loaded; one that died is never handed out", async (t) => {
+  const dir = t.testdir({ "dies.mjs": "setTimeout(() => process.exit(3), 0); export function mediaProccess() { return 'ran' }" });
+  const { upload } = setup(t);
+  const run = isolatedUploads({ module: SCRIPTED_MEDIA }, { spares: 2 });
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  t.same(await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }), { settled: "resolved", value: undefined });
+  t.ok(Date.now() - started < 150, `a spare ran it in ${Date.now() - started} ms`);
+  t.same(await upload("plain"), { settled: "resolved", value: { plain: true } }, "without spares, a thread is started for the upload");
+  const dying = isolatedUploads({ module: path.join(dir, "dies.mjs") }, { spares: 1 });
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(await dying(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }),
+    { settled: "resolved", value: "ran" }, "the spare that died was not handed out (its upload would never end): a fresh thread ran it");
 });
 
 t.test("the built-in local destination runs in the thread too", async (t) => {

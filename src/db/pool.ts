@@ -103,6 +103,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 const IDEMPOTENT_STATEMENTS = /^(complete_jobs?|complete_job_q|fail_jobs?|fail_job_q)\//;
 const ORIGINAL_QUERY = Symbol("original query");
 
+/** Waits until the database at `url` accepts a connection, logging each failed attempt once. */
+export async function waitForDatabase(url: string, logger: Logger): Promise<void> {
+  try {
+    return await probe({ connectionString: url });
+  } catch (error) {
+    if (!isConnectionError(error)) throw error;
+    const gate = new DatabaseGate({ probe: () => probe({ connectionString: url }), logger });
+    gate.lost(error);
+    await gate.ready();
+  }
+}
+
 /**
  * A pg.Pool that waits for the database instead of failing: `connect()` (and so every query)
  * waits while the database is unreachable and goes on when it is back; a job completion whose
@@ -192,7 +204,8 @@ export class WaitingPool extends pg.Pool {
   }
 }
 
-async function probe(config: pg.ClientConfig): Promise<void> {
+/** Connects once and disconnects: resolves when the database accepts connections. */
+export async function probe(config: pg.ClientConfig): Promise<void> {
   const client = new pg.Client(config);
   client.on("error", () => {});
   try {
