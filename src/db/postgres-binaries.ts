@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, cp, mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -43,4 +46,47 @@ export async function postgresOsUser(options: { create?: boolean } = {}): Promis
     await run("useradd", ["--system", "-g", "postgres", "postgres"]);
     return ids();
   }
+}
+
+export function run(file: string, args: string[], user: OsUser | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: "/", env: { ...process.env, LC_MESSAGES: "C" }, ...(user ?? {}) }, (error, stdout, stderr) => {
+      if (error) reject(new Error(stderr.trim() || error.message));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Whether `user` passes `test <flags> <file>` (run as that user, so every folder above counts). */
+export async function userCan(user: OsUser, flags: string, file: string): Promise<boolean> {
+  return run("/bin/sh", ["-c", `test ${flags} "$1"`, "sh", file], user).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The binaries, where the postgres user can run them. When node_modules is in a folder that user
+ * cannot reach (root's home folder), a copy under `cacheDir`, owned by root, is used instead.
+ */
+export async function reachableBinaries(bin: PostgresBinaries, user: OsUser, cacheDir = "/var/cache/pg-upload-scheduler"): Promise<PostgresBinaries> {
+  if (await userCan(user, "-x", bin.postgres)) return bin;
+  const native = path.dirname(path.dirname(bin.postgres));
+  const version = (await run(bin.postgres, ["--version"], undefined)).trim().split(" ").at(-1);
+  const target = path.join(cacheDir, `postgres-${version}`);
+  const inTarget = (file: string) => path.join(target, "bin", path.basename(file));
+  if (!(await userCan(user, "-x", inTarget(bin.postgres)))) {
+    await mkdir(cacheDir, { recursive: true, mode: 0o755 });
+    await chmod(cacheDir, 0o755);
+    const staging = `${target}.${process.pid}.partial`;
+    await rm(staging, { recursive: true, force: true });
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true });
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target).catch(async (error) => {
+      // Another worker put its copy there first.
+      await rm(staging, { recursive: true, force: true });
+      if (!existsSync(inTarget(bin.postgres))) throw error;
+    });
+  }
+  return { initdb: inTarget(bin.initdb), pg_ctl: inTarget(bin.pg_ctl), postgres: inTarget(bin.postgres) };
 }
