@@ -1,7 +1,7 @@
 // The runner's pool waits for the database instead of failing, on a throw-away cluster of its own.
 import t from "tap";
 import pg from "pg";
-import { DatabaseGate, WaitingPool } from "../src/db/pool.js";
+import { DatabaseGate, WaitingPool, waitForDatabase } from "../src/db/pool.js";
 import { jsonLogger } from "../src/log.js";
 import { TEST_APPLICATION_NAME, throwawayCluster } from "./fixtures/cluster.js";
 
@@ -103,6 +103,21 @@ t.test("on a real server", async (t) => {
     t.ok(log.msgs().includes("job completion lost its connection: writing it again"));
 
     await t.rejects(cutDuring("add_job/graphile_worker"), /terminating connection/, "any other statement fails as before: it may not be idempotent");
+  });
+
+  t.test("at start, the worker waits for a database that is not up yet; a wrong one fails at once", async (t) => {
+    const log = capturedLogger();
+    await waitForDatabase(cluster.url(), log.logger);
+    t.same(log.lines, [], "up: nothing to say");
+    await cluster.stop();
+    const waiting = waitForDatabase(cluster.url(), log.logger);
+    const done = settled(waiting);
+    await new Promise((r) => setTimeout(r, 500));
+    t.notOk(done(), "waiting");
+    await cluster.start();
+    await waiting;
+    t.ok(log.msgs().includes("database reachable again"));
+    await t.rejects(waitForDatabase(cluster.url("no_such_database"), log.logger), /database "no_such_database" does not exist/);
   });
 
   t.test("end() stops the waiting: a query waiting for a stopped database fails instead", async (t) => {

@@ -127,6 +127,34 @@ t.test("outcomes against a database that goes away", async (t) => {
     t.ok(log.msgs().includes("database reachable again"));
   });
 
+  t.test("a database error that is not about the connection (a lock held past statement_timeout) is retried, and flush() waits for it", async (t) => {
+    const db = await cluster.database(t);
+    const log = capturedLogger();
+    const pool = new WaitingPool({ connectionString: db.url, max: 4, statement_timeout: 200 }, log.logger);
+    t.teardown(() => pool.end());
+    const { journal } = await OutcomeJournal.open(t.testdir({}), { hostname: "h", pid: process.pid });
+    const outcomes = new UploadOutcomes(new UploadSchedulerService(pool), journal, log.logger, { worker: "h:1", startGrace: "5 minutes", retryDelayMs: 100, maxRetryDelayMs: 200 });
+    const [id] = await claimed(db, ["a"]);
+    await outcomes.start(id!);
+    const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
+    await holder.connect();
+    t.teardown(() => holder.end());
+    await holder.query("begin");
+    await holder.query("select 1 from videos where id = $1 for update", [id]);
+    const recorded = outcomes.record(id!, 1, "success", null);
+    await waitFor("a second try", async () => log.msgs().includes("outcome still not written"));
+    const started = Date.now();
+    await outcomes.flush(300);
+    t.ok(Date.now() - started >= 250, "flush gives up after its time while the outcome is still being written");
+    await holder.query("rollback");
+    await outcomes.flush(10_000);
+    t.equal(await recorded, "written");
+    t.match(log.lines.find((l) => l.msg === "outcome not written yet: kept, and retried until the database takes it"), { error: /statement timeout/ });
+    t.match(log.lines.find((l) => l.msg === "outcome written"), { tries: Number });
+    await outcomes.flush(10);
+    await outcomes.close();
+  });
+
   t.test("the process stops while the database is away: the journal keeps the outcome, the next process writes it", async (t) => {
     const db = await cluster.database(t);
     const first = await setup(t, db);
