@@ -3,7 +3,7 @@ import path from "node:path";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
 import { UploadSchedulerService } from "./service.js";
 import { PROJECT_ROOT } from "./db/migrate.js";
-import { isConnectionError, WaitingPool } from "./db/pool.js";
+import { GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
 import { UploadOutcomes } from "./outcomes.js";
 import type { Config, Durations } from "./config.js";
 import type { OutcomeJournal, OutcomeRecord } from "./journal.js";
@@ -85,7 +85,7 @@ export async function startScheduler(options: {
       (stopping ??= (async () => {
         let giveUp: NodeJS.Timeout | undefined;
         const stopWaiting = () => {
-          pool.gate.close(new Error("the worker is shutting down"));
+          pool.gate.close(new GateClosedError("the worker is shutting down while the database is away"));
           outcomes.abandon();
         };
         const grace = setTimeout(() => {

@@ -135,6 +135,32 @@ t.test("the database goes away under a running worker", async (t) => {
     await everyVideoUploadedOnce(t, db, next, log);
   });
 
+  t.test("SIGTERM while the database is away: the worker exits 0 soon after its grace; the next start writes what it could not", async (t) => {
+    const db = await cluster.database(t);
+    const dataDir = mkdtempSync(path.join(tmpdir(), "upsched-data-"));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const log = mediaLog();
+    const first = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir, SHUTDOWN_GRACE: "1 second" });
+    await waitFor("the worker to start", async () => first.output().includes('"worker started"'));
+    await openSlotWithVideos(db, ["slow:300"]);
+    await db.q("select graphile_worker.add_job('schedule_uploads')");
+    await waitFor("the upload to start", async () => (await db.q("select status from videos"))[0].status === "uploading");
+    await cluster.stop();
+    await waitFor("the upload to finish", async () => first.lines().some((l) => l.msg === "uploaded"));
+    const sent = Date.now();
+    first.child.kill("SIGTERM");
+    t.equal(await first.exited, 0, "exits 0");
+    t.ok(Date.now() - sent < 10_000, `in ${Date.now() - sent} ms: the database being away does not hold it`);
+    t.ok(first.lines().some((l) => l.msg === "outcomes kept in the journal for the next start"), "said where the outcome is");
+    t.same(first.lines().filter((l) => l.level === "error"), [], "no error line: this is a shutdown, not a fault");
+    await cluster.start();
+
+    const next = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir });
+    await waitFor("the next worker to start", async () => next.output().includes('"worker started"'));
+    t.same((await statuses(db)).map((r) => r.status), ["success"], "the next start wrote it");
+    await everyVideoUploadedOnce(t, db, next, log);
+  });
+
   t.test("the worker's connections terminated again and again while uploads run", async (t) => {
     const db = await cluster.database(t);
     const { w, log } = await worker(t, db);

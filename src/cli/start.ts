@@ -8,7 +8,7 @@ import pg from "pg";
 import { ConfigError, readConfig, resolveDurations, writableFolderProblem, type Config } from "../config.js";
 import { resolveDatabase, type ResolvedDatabase } from "../db/database.js";
 import { migrateDatabase } from "../db/migrate.js";
-import { errorText, isConnectionError, waitForDatabase } from "../db/pool.js";
+import { errorText, GateClosedError, isConnectionError, waitForDatabase } from "../db/pool.js";
 import { OutcomeJournal } from "../journal.js";
 import { jsonLogger } from "../log.js";
 import { isolatedUploads, type PluginSpec } from "../media/isolation.js";
@@ -49,7 +49,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 // Graphile Worker 0.17 does not await some of its promises. A rejection there is logged, and the
 // worker goes on: the database being away must never end the process.
 process.on("unhandledRejection", (reason) => {
-  if (isConnectionError(reason)) logger.warn("database connection lost under Graphile Worker; it reconnects", { error: errorText(reason) });
+  if (reason instanceof GateClosedError) logger.warn("a Graphile Worker statement waiting for the database was dropped at shutdown", { error: reason.message });
+  else if (isConnectionError(reason)) logger.warn("database connection lost under Graphile Worker; it reconnects", { error: errorText(reason) });
   else logger.error("unhandled rejection; the worker goes on", { error: errorText(reason) });
 });
 process.on("uncaughtException", (error) => {

@@ -12,6 +12,11 @@ export function errorText(error: unknown): string {
   return typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
 }
 
+/** A caller that waited for the database was let go: the process is stopping. */
+export class GateClosedError extends Error {
+  override readonly name = "GateClosedError";
+}
+
 export interface GateOptions {
   /** Resolves when the database accepts a connection. */
   probe: () => Promise<void>;
@@ -155,7 +160,7 @@ export class WaitingPool extends pg.Pool {
   override end(): Promise<void>;
   override end(callback: () => void): void;
   override end(callback?: () => void): Promise<void> | void {
-    this.gate.close(new Error("Cannot use a pool after calling end on the pool"));
+    this.gate.close(new GateClosedError("Cannot use a pool after calling end on the pool"));
     if (callback) return super.end(callback);
     return super.end();
   }
