@@ -62,6 +62,7 @@ t.test("on a real server", async (t) => {
     t.same((await pool.query("select 1 as one")).rows, [{ one: 1 }]);
 
     await cluster.stop();
+    while (pool.gate.reachable) await new Promise((r) => setTimeout(r, 10));
     const query = pool.query("select 2 as two");
     const done = settled(query);
     await new Promise((r) => setTimeout(r, 1500));
@@ -126,7 +127,10 @@ t.test("on a real server", async (t) => {
     await pool.query("select 1");
     await cluster.stop("immediate");
     t.teardown(() => cluster.start());
+    // Its idle connection's end tells the pool the database is gone; from then on, queries wait.
+    while (pool.gate.reachable) await new Promise((r) => setTimeout(r, 10));
     const query = pool.query("select 1");
+    query.catch(() => {}); // awaited below
     await new Promise((r) => setTimeout(r, 300));
     await pool.end();
     await t.rejects(query, /Cannot use a pool after calling end/);
