@@ -1,13 +1,13 @@
 import { open, readdir, readFile, rm, mkdir, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { isProcessRunning } from "./processes.js";
-import type { UploadOutcome } from "./types.js";
+import type { AttemptOutcome } from "./types.js";
 
 /** An upload's outcome, known to the runner, to be written to the database. */
 export interface OutcomeRecord {
   videoId: string;
   attempt: number;
-  outcome: UploadOutcome;
+  outcome: AttemptOutcome;
   error: string | null;
   /** When the runner learnt it (ISO). */
   at: string;

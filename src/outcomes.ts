@@ -2,7 +2,7 @@ import { SchedulerError } from "./errors.js";
 import type { OutcomeJournal, OutcomeRecord } from "./journal.js";
 import type { Logger } from "./log.js";
 import type { UploadSchedulerService } from "./service.js";
-import type { UploadOutcome, Video } from "./types.js";
+import type { AttemptOutcome, Video } from "./types.js";
 
 export type Recorded = "written" | "superseded" | "kept";
 
@@ -68,7 +68,7 @@ export class UploadOutcomes {
    * while it is away. Resolves once it is written, refused for good (the attempt is no longer the
    * video's current upload), or, after close(), kept in the journal for the next start.
    */
-  async record(videoId: string, attempt: number, outcome: UploadOutcome, error: string | null): Promise<Recorded> {
+  async record(videoId: string, attempt: number, outcome: AttemptOutcome, error: string | null): Promise<Recorded> {
     const record: OutcomeRecord = { videoId, attempt, outcome, error, at: new Date().toISOString(), worker: this.worker };
     await this.journal.append(record);
     return this.write(record);

@@ -2,6 +2,7 @@ import pg from "pg";
 import { DateTime } from "luxon";
 import { SchedulerError } from "./errors.js";
 import type {
+  AttemptOutcome,
   ClaimedVideo,
   Instant,
   OpenSlot,
@@ -9,7 +10,6 @@ import type {
   TickPreview,
   TickResult,
   TimeInfo,
-  UploadOutcome,
   UploadSlot,
   Video,
   VideoStatus,
@@ -235,8 +235,8 @@ export class UploadSchedulerService {
    * Until upload_scheduler.start_upload_attempt(p_video_id, p_start_grace, p_worker) lands this
    * is start_upload, which neither gives videos back nor records the worker.
    */
-  async startUploadAttempt(videoId: string, _options: { startGrace: string; worker: string }, now?: Instant): Promise<Video> {
-    return this.startUpload(videoId, now);
+  async startUploadAttempt(videoId: string, options: { startGrace?: string; worker?: string | null; now?: Instant } = {}): Promise<Video> {
+    return this.startUpload(videoId, options.now);
   }
 
   /**
@@ -246,7 +246,7 @@ export class UploadSchedulerService {
    * Until upload_scheduler.finish_upload_attempt(p_video_id, p_attempt, p_outcome, p_error) lands
    * this is finish_upload, called only while the locked row is still that attempt, uploading.
    */
-  async finishUploadAttempt(videoId: string, attempt: number, outcome: UploadOutcome, error?: string | null, now?: Instant): Promise<Video> {
+  async finishUploadAttempt(videoId: string, attempt: number, outcome: AttemptOutcome, error?: string | null, now?: Instant): Promise<Video> {
     const [row] = await this.rows(
       `with current_attempt as (
          select v.id from public.videos v where v.id = $1 and v.attempts = $2 and v.status = 'uploading' for update)

@@ -5,8 +5,8 @@ export type VideoStatus = "initiate" | "pending" | "uploading" | "success" | "fa
 
 export const VIDEO_STATUSES: readonly VideoStatus[] = ["initiate", "pending", "uploading", "success", "failed"];
 
-/** How one upload attempt ended, as the runner records it. */
-export type UploadOutcome = "success" | "failed" | "timed_out" | "aborted";
+/** How an attempt ended, as the worker running it reports it. */
+export type AttemptOutcome = "success" | "failed" | "timed_out" | "aborted";
 
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 

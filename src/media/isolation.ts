@@ -2,7 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../log.js";
-import type { UploadOutcome, Video } from "../types.js";
+import type { AttemptOutcome, Video } from "../types.js";
 import { describeRejection, toWire, type WireVideo } from "./plugin.js";
 
 /** Which mediaProccess an upload's thread runs: a module's, or the built-in local destination. */
@@ -153,7 +153,7 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
 export function outcomeOf(
   run: UploadRun,
   why: { timedOut: boolean; shutDown: boolean; uploadTimeout: string },
-): { outcome: UploadOutcome; error: string | null } {
+): { outcome: AttemptOutcome; error: string | null } {
   // An upload that succeeded is a success, even if its signal fired as it finished.
   if (run.settled === "resolved") return { outcome: "success", error: null };
   if (why.timedOut) return { outcome: "timed_out", error: `upload timed out after ${why.uploadTimeout}` };
