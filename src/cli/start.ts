@@ -24,12 +24,17 @@ let scheduler: Scheduler | undefined;
 async function shutdown(reason: string, exitCode = 0) {
   logger.info("shutting down", { reason });
   try {
-    await scheduler?.stop();
-    await journal?.close();
-  } finally {
-    await database?.stop();
+    try {
+      await scheduler?.stop();
+      await journal?.close();
+    } finally {
+      await database?.stop();
+    }
+    logger.info("stopped");
+  } catch (error) {
+    logger.error("could not shut down in order", { error: errorText(error) });
+    exitCode = 1;
   }
-  logger.info("stopped");
   process.exit(exitCode);
 }
 
