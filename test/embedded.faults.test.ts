@@ -88,6 +88,8 @@ t.test("the embedded default", async (t) => {
 
   // Started as a shell starts `npm start` in a terminal: the leader of a process group of its own.
   const first = startWorker(t, null, env, { detached: true });
+  const dump = process.env.DUMP_WORKER_LOG;
+  if (dump) t.teardown(() => appendFileSync(dump, `=== embedded first worker\n${first.output()}\n`));
   const url = await started(first);
   const server = postmasterPid(dataDir);
   t.not(processGroup(server), processGroup(first.child.pid!), "its PostgreSQL runs in a process group of its own");

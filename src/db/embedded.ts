@@ -66,7 +66,8 @@ export async function startEmbeddedPostgres(options: {
 
   const spawnServer = async () => {
     recent.length = 0;
-    const server = spawn(bin.postgres, ["-D", databaseDir, "-p", String(options.port)], {
+    // On 127.0.0.1 only, as the URL says: were that address taken, it fails, instead of running on ::1 alone.
+    const server = spawn(bin.postgres, ["-D", databaseDir, "-p", String(options.port), "-c", "listen_addresses=127.0.0.1"], {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       cwd: databaseDir,
