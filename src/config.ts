@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { access, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
 
@@ -18,37 +21,50 @@ export interface Config {
   maxAttempts: number;
   /** Default: UPLOAD_TIMEOUT + 5 minutes. */
   interruptedAfter: string | undefined;
-  shutdownGrace: string;
-  /** How long after its slot closed an upload may still start. */
+  /** How long after its slot's window closed an upload may still start. */
   startGrace: string;
+  shutdownGrace: string;
 }
 
+/** What is wrong with the configuration: one sentence per problem, each naming its variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+/** Reads the environment; throws a ConfigError naming every bad number at once. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const dataDir = env.DATA_DIR ?? ".data";
-  return {
+  const problems: string[] = [];
+  const dataDir = env.DATA_DIR || ".data";
+  const config: Config = {
     databaseUrl: env.DATABASE_URL || undefined,
     migrateDatabaseUrl: env.MIGRATE_DATABASE_URL || undefined,
     dataDir,
-    embeddedPort: positiveInt(env, "EMBEDDED_PG_PORT", 54329),
+    embeddedPort: wholeNumber(env, "EMBEDDED_PG_PORT", 54329, problems, 65535),
     mediaProcessModule: env.MEDIA_PROCESS_MODULE || undefined,
-    uploadDir: env.UPLOAD_DIR ?? path.join(dataDir, "uploads"),
-    uploadConcurrency: positiveInt(env, "UPLOAD_CONCURRENCY", 4),
-    uploadTimeout: env.UPLOAD_TIMEOUT ?? "30 minutes",
-    staleAfter: env.STALE_PENDING_AFTER ?? "30 minutes",
-    retryAfter: env.RETRY_FAILED_AFTER ?? "30 minutes",
-    maxAttempts: positiveInt(env, "MAX_ATTEMPTS", 3),
+    uploadDir: env.UPLOAD_DIR || path.join(dataDir, "uploads"),
+    uploadConcurrency: wholeNumber(env, "UPLOAD_CONCURRENCY", 4, problems),
+    uploadTimeout: env.UPLOAD_TIMEOUT || "30 minutes",
+    staleAfter: env.STALE_PENDING_AFTER || "30 minutes",
+    retryAfter: env.RETRY_FAILED_AFTER || "30 minutes",
+    maxAttempts: wholeNumber(env, "MAX_ATTEMPTS", 3, problems),
     interruptedAfter: env.INTERRUPTED_AFTER || undefined,
-    shutdownGrace: env.SHUTDOWN_GRACE ?? "20 seconds",
-    startGrace: env.START_GRACE ?? "5 minutes",
+    startGrace: env.START_GRACE || "5 minutes",
+    shutdownGrace: env.SHUTDOWN_GRACE || "20 seconds",
   };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name}=${JSON.stringify(raw)} is not a positive whole number; unset it for the default ${fallback}.`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "a positive whole number" : `a whole number from 1 to ${max}`;
+    problems.push(`${name}=${JSON.stringify(raw)} is not ${range}; unset it for the default ${fallback}.`);
   }
   return value;
 }
@@ -60,28 +76,105 @@ export interface Durations {
   interruptedAfter: string;
 }
 
+/**
+ * Checks every duration with PostgreSQL's interval parser, and that an upload cannot be
+ * called interrupted while it may still be running; throws a ConfigError naming every problem.
+ */
 export async function resolveDurations(db: Pick<pg.Pool, "query">, config: Config): Promise<Durations> {
-  const entries: Array<[string, string]> = [
-    ["UPLOAD_TIMEOUT", config.uploadTimeout],
-    ["STALE_PENDING_AFTER", config.staleAfter],
-    ["RETRY_FAILED_AFTER", config.retryAfter],
-    ["SHUTDOWN_GRACE", config.shutdownGrace],
-    ...(config.interruptedAfter ? [["INTERRUPTED_AFTER", config.interruptedAfter] as [string, string]] : []),
+  const entries: Array<[name: string, text: string, zeroAllowed: boolean]> = [
+    ["UPLOAD_TIMEOUT", config.uploadTimeout, false],
+    ["STALE_PENDING_AFTER", config.staleAfter, false],
+    ["RETRY_FAILED_AFTER", config.retryAfter, false],
+    ["SHUTDOWN_GRACE", config.shutdownGrace, false],
+    ["START_GRACE", config.startGrace, true],
+    ...(config.interruptedAfter ? [["INTERRUPTED_AFTER", config.interruptedAfter, false] as [string, string, boolean]] : []),
   ];
+  const problems: string[] = [];
   const ms: Record<string, number> = {};
-  for (const [name, text] of entries) {
+  for (const [name, text, zeroAllowed] of entries) {
     try {
       const { rows } = await db.query("select extract(epoch from $1::interval) * 1000 as ms", [text]);
       ms[name] = Number(rows[0].ms);
     } catch {
-      throw new Error(`${name}=${JSON.stringify(text)} is not a PostgreSQL interval; write e.g. '90 seconds' or '30 minutes'.`);
+      problems.push(`${name}=${JSON.stringify(text)} is not a PostgreSQL interval; write e.g. '90 seconds' or '30 minutes'.`);
+      continue;
     }
-    if (!(ms[name]! > 0)) throw new Error(`${name}=${JSON.stringify(text)} must be longer than zero.`);
+    if (zeroAllowed ? ms[name]! < 0 : !(ms[name]! > 0)) {
+      problems.push(`${name}=${JSON.stringify(text)} must be ${zeroAllowed ? "zero or longer" : "longer than zero"}.`);
+    }
   }
+  if (ms.START_GRACE! > 86_400_000) {
+    problems.push(`START_GRACE=${JSON.stringify(config.startGrace)} is longer than a day; an upload starts within a day of its slot or not at all.`);
+  }
+  if (config.interruptedAfter && ms.INTERRUPTED_AFTER! > 0 && ms.UPLOAD_TIMEOUT! > 0 && !(ms.INTERRUPTED_AFTER! > ms.UPLOAD_TIMEOUT!)) {
+    problems.push(
+      `INTERRUPTED_AFTER=${JSON.stringify(config.interruptedAfter)} must be longer than UPLOAD_TIMEOUT=${JSON.stringify(config.uploadTimeout)}: ` +
+        "otherwise an upload still running is failed as interrupted and uploaded again.",
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
   const { rows } = await db.query("select ($1::interval + interval '5 minutes')::text as t", [config.uploadTimeout]);
   return {
     uploadTimeoutMs: ms.UPLOAD_TIMEOUT!,
     shutdownGraceMs: ms.SHUTDOWN_GRACE!,
     interruptedAfter: config.interruptedAfter ?? rows[0].t,
   };
+}
+
+/**
+ * Null when `dir` is (or can be made) a folder this process can write in; otherwise one
+ * sentence saying why not, naming the variable that sets it.
+ */
+export async function writableFolderProblem(variable: string, dir: string): Promise<string | null> {
+  const probe = path.join(dir, `.write-check-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "");
+    await rm(probe);
+    return null;
+  } catch (error) {
+    const reason = await whyNotWritable(dir, error as NodeJS.ErrnoException);
+    return `${variable}=${dir} is not a writable folder: ${reason}. Set ${variable} to a folder this user can write in.`;
+  }
+}
+
+/**
+ * Node's recursive mkdir says ENOENT on a read-only file system; the nearest folder that
+ * exists tells the real reason.
+ */
+async function whyNotWritable(dir: string, error: NodeJS.ErrnoException): Promise<string> {
+  let code = error.code;
+  let where = path.resolve(dir);
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    while (!(await exists(where)) && path.dirname(where) !== where) where = path.dirname(where);
+    if (!(await stat(where)).isDirectory()) {
+      code = "ENOTDIR";
+    } else if (code === "ENOENT") {
+      code = await access(where, constants.W_OK).then(
+        () => code,
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+    }
+  }
+  switch (code) {
+    case "EROFS":
+      return `the file system holding ${where} is read-only (EROFS)`;
+    case "EACCES":
+    case "EPERM":
+      return `permission denied on ${where} (${code})`;
+    case "ENOTDIR":
+    case "EEXIST":
+      return `${where} is a file, not a folder (${code})`;
+    case "ENOSPC":
+      return "no space left on the device (ENOSPC)";
+    default:
+      return error.message;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }

@@ -421,6 +421,15 @@ export class UploadSchedulerService {
     return rows.map(toUser);
   }
 
+  /** One video as it is now, or null. */
+  async getVideo(videoId: string): Promise<Video | null> {
+    const [row] = await this.rows(
+      "select v.*, u.time_zone from public.videos v join public.users u on u.id = v.user_id where v.id = $1",
+      [videoId],
+    );
+    return row ? toVideo(row) : null;
+  }
+
   /** Titles of videos, by id (for showing the forecast). */
   async videoTitles(videoIds: string[]): Promise<Array<{ id: string; title: string | null }>> {
     return this.rows("select id, title from public.videos where id = any($1::uuid[])", [videoIds]);

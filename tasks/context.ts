@@ -1,11 +1,15 @@
 import type { UploadSchedulerService } from "../src/service.js";
-import type { MediaProcess } from "../src/media/plugin.js";
+import type { UploadOutcomes } from "../src/outcomes.js";
+import type { RunUpload } from "../src/media/isolation.js";
 import type { Logger } from "../src/log.js";
 
 /** What the tasks are given: the service (all SQL goes through it), the plug-in, the policy. */
 export interface TaskContext {
   service: UploadSchedulerService;
-  mediaProcess: MediaProcess;
+  /** Starts uploads and records their outcomes, whatever the database is doing. */
+  outcomes: UploadOutcomes;
+  /** Runs mediaProccess for one video, in a thread of its own. */
+  runUpload: RunUpload;
   logger: Logger;
   /** Aborted when the worker has shut down and the grace period has run out. */
   shutdownSignal: AbortSignal;
@@ -15,8 +19,4 @@ export interface TaskContext {
   retryAfter: string;
   maxAttempts: number;
   interruptedAfter: string;
-  /** How long after its slot closed an upload may still start (interval text). */
-  startGrace: string;
-  /** This process, as upload_attempts.worker records it: "host:pid". */
-  worker: string;
 }

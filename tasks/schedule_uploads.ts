@@ -8,6 +8,9 @@ import type { TaskContext } from "./context.js";
 export function scheduleUploads(ctx: TaskContext): Task {
   return async () => {
     const started = performance.now();
+    // Outcomes this process is still writing (the database was away) go first: the tick must not
+    // fail as interrupted an upload whose outcome is known here.
+    await ctx.outcomes.flush(10_000);
     const tick = await ctx.service.runTick({
       staleAfter: ctx.staleAfter,
       retryAfter: ctx.retryAfter,

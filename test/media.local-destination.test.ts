@@ -1,10 +1,12 @@
 // The built-in destination really copies the file and verifies it.
 import t from "tap";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { localDestination } from "../src/media/local-destination.js";
+import { localDestination, removeStalePartials } from "../src/media/local-destination.js";
 import { forPlugin, loadMediaProcess } from "../src/media/plugin.js";
 import { jsonLogger } from "../src/log.js";
 import type { Video } from "../src/types.js";
@@ -50,4 +52,39 @@ t.test("MEDIA_PROCESS_MODULE must export mediaProccess", async (t) => {
   t.type(await loadMediaProcess(path.join(dir, "good.mjs")), "function");
   await t.rejects(loadMediaProcess(path.join(dir, "bad.mjs")), /does not export a function mediaProccess\(video, context\); it exports: upload/);
   await t.rejects(loadMediaProcess(path.join(dir, "nope.mjs")), /could not be loaded/);
+});
+
+t.test("a copy called off while it is verified never appears under its final name", async (t) => {
+  const dir = t.testdir({ uploads: {} });
+  const source = path.join(dir, "big.bin");
+  const size = 128 * 1024 * 1024;
+  writeFileSync(source, Buffer.alloc(size, "v"));
+  const uploads = path.join(dir, "uploads");
+  const controller = new AbortController();
+  const upload = localDestination(uploads)(video(source), { ...context(), signal: controller.signal });
+  // Once the partial copy is complete, the copy is being verified: call it off then.
+  for (;;) {
+    const partial = readdirSync(uploads).find((f) => f.endsWith(".partial"));
+    if (partial && statSync(path.join(uploads, partial)).size === size) break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  controller.abort(new Error("upload timed out after 2 seconds"));
+  await t.rejects(upload, /upload timed out after 2 seconds|aborted/);
+  t.same(readdirSync(uploads), [], "no file, and no partial file");
+});
+
+t.test("the partial files of copies whose process died are removed at start, no one else's", async (t) => {
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  const host = hostname();
+  const dir = t.testdir({
+    [`a.mp4.${dead}.partial`]: "",
+    [`b.mp4.${dead}@${host}.partial`]: "",
+    [`c.mp4.${process.pid}@${host}.partial`]: "",
+    [`d.mp4.${dead}@another-host.example.com.partial`]: "",
+    "e.mp4": "",
+  });
+  t.same((await removeStalePartials(dir)).sort(), [`a.mp4.${dead}.partial`, `b.mp4.${dead}@${host}.partial`]);
+  t.same(readdirSync(dir).sort(), [`c.mp4.${process.pid}@${host}.partial`, `d.mp4.${dead}@another-host.example.com.partial`, "e.mp4"]);
+  t.same(await removeStalePartials(path.join(dir, "missing")), [], "no folder, nothing to do");
 });

@@ -1,30 +1,41 @@
 /**
- * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under .data/), its
- * migrations, then the worker, until SIGTERM or SIGINT.
+ * `npm start`: checks the configuration, the database (DATABASE_URL, or an embedded PostgreSQL
+ * under .data/), its migrations, then the worker, until SIGTERM or SIGINT.
  */
+import { hostname } from "node:os";
+import path from "node:path";
 import pg from "pg";
-import { readConfig, resolveDurations } from "../config.js";
+import { ConfigError, readConfig, resolveDurations, writableFolderProblem, type Config } from "../config.js";
 import { resolveDatabase, type ResolvedDatabase } from "../db/database.js";
 import { prepareDatabase } from "../db/migrate.js";
+import { errorText, GateClosedError, isConnectionError, waitForDatabase } from "../db/pool.js";
+import { OutcomeJournal } from "../journal.js";
 import { jsonLogger } from "../log.js";
-import { localDestination } from "../media/local-destination.js";
+import { isolatedUploads, type PluginSpec } from "../media/isolation.js";
+import { removeStalePartials } from "../media/local-destination.js";
 import { loadMediaProcess } from "../media/plugin.js";
 import { startScheduler, type Scheduler } from "../worker.js";
 
 const logger = jsonLogger({ service: "upload-scheduler", pid: process.pid });
-const config = readConfig();
 let database: ResolvedDatabase | undefined;
+let journal: OutcomeJournal | undefined;
 let scheduler: Scheduler | undefined;
 
-async function shutdown(signal: string) {
-  logger.info("shutting down", { signal });
+async function shutdown(reason: string, exitCode = 0) {
+  logger.info("shutting down", { reason });
   try {
-    await scheduler?.stop();
-  } finally {
-    await database?.stop();
+    try {
+      await scheduler?.stop();
+      await journal?.close();
+    } finally {
+      await database?.stop();
+    }
+    logger.info("stopped");
+  } catch (error) {
+    logger.error("could not shut down in order", { error: errorText(error) });
+    exitCode = 1;
   }
-  logger.info("stopped");
-  process.exit(0);
+  process.exit(exitCode);
 }
 
 let signalled = false;
@@ -32,6 +43,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     if (signalled) {
       logger.warn("second signal: exiting now", { signal });
+      database?.embedded?.stopNow();
       process.exit(1);
     }
     signalled = true;
@@ -39,23 +51,90 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+// Graphile Worker 0.17 does not await some of its promises. A rejection there is logged, and the
+// worker goes on: the database being away must never end the process.
+process.on("unhandledRejection", (reason) => {
+  if (reason instanceof GateClosedError) logger.warn("a Graphile Worker statement waiting for the database was dropped at shutdown", { error: reason.message });
+  else if (isConnectionError(reason)) logger.warn("database connection lost under Graphile Worker; it reconnects", { error: errorText(reason) });
+  else logger.error("unhandled rejection; the worker goes on", { error: errorText(reason) });
+});
+process.on("uncaughtException", (error) => {
+  logger.error("uncaught exception: shutting down in order", { error: errorText(error), stack: error.stack });
+  if (!signalled) {
+    signalled = true;
+    void shutdown("uncaught exception", 1);
+  }
+});
+
+/** Everything that can be checked before the database: every problem, one line each. */
+async function localProblems(config: Config): Promise<string[]> {
+  const problems: Array<string | null> = [];
+  if (config.mediaProcessModule) {
+    problems.push(await loadMediaProcess(config.mediaProcessModule).then(() => null, (error: Error) => error.message));
+  } else {
+    problems.push(await writableFolderProblem("UPLOAD_DIR", config.uploadDir));
+  }
+  problems.push(await writableFolderProblem("DATA_DIR", config.dataDir));
+  return problems.filter((p): p is string => p !== null);
+}
+
 try {
-  database = await resolveDatabase({ ...config, databaseUrl: config.databaseUrl });
+  const config = readConfig();
+  const problems = await localProblems(config);
+  if (problems.length) throw new ConfigError(problems);
+
+  const opened = await OutcomeJournal.open(path.join(config.dataDir, "journal"), { hostname: hostname(), pid: process.pid });
+  journal = opened.journal;
+  let spec: PluginSpec;
+  if (config.mediaProcessModule) {
+    spec = { module: config.mediaProcessModule };
+  } else {
+    spec = { uploadDir: config.uploadDir };
+    const stale = await removeStalePartials(config.uploadDir);
+    if (stale.length) logger.info("removed the partial copies of uploads whose process died", { files: stale });
+  }
+
+  database = await resolveDatabase({ ...config, databaseUrl: config.databaseUrl, notice: (message) => logger.warn(message) });
   if (database.embedded) {
     logger.info("embedded PostgreSQL started; connect with psql to the URL on the next line", { data_dir: config.dataDir });
     console.log(database.url);
+    database.embedded.supervise({
+      restarting: (how) => logger.error("embedded PostgreSQL exited unexpectedly; starting it again", { how }),
+      restarted: () => logger.info("embedded PostgreSQL started again"),
+      giveUp: (reason) => {
+        logger.error(`embedded PostgreSQL could not be started again; the worker stops: ${reason}`);
+        if (!signalled) {
+          signalled = true;
+          void shutdown("embedded PostgreSQL gone", 1);
+        }
+      },
+    });
+  } else {
+    await waitForDatabase(database.url, logger);
   }
   const prepared = await prepareDatabase(database.url, config.migrateDatabaseUrl);
   if (prepared === "checked") logger.info("database is up to date (migrations are applied by its owner)");
   const probe = new pg.Pool({ connectionString: database.url, max: 1 });
   const durations = await resolveDurations(probe, config).finally(() => probe.end());
-  const mediaProcess = config.mediaProcessModule
-    ? await loadMediaProcess(config.mediaProcessModule)
-    : localDestination(config.uploadDir);
   logger.info("uploading with", { media_process: config.mediaProcessModule ?? `built-in local destination (${config.uploadDir})` });
-  if (!signalled) scheduler = await startScheduler({ databaseUrl: database.url, config, durations, mediaProcess, logger });
+  if (!signalled) {
+    scheduler = await startScheduler({
+      databaseUrl: database.url,
+      config,
+      durations,
+      runUpload: isolatedUploads(spec, { spares: Math.min(config.uploadConcurrency, 4) }),
+      logger,
+      journal,
+      adopted: opened.adopted,
+    });
+  }
 } catch (error) {
-  logger.error("could not start", { error: (error as Error).message });
-  await database?.stop();
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) logger.error("could not start", { error: problem });
+  } else {
+    logger.error("could not start", { error: errorText(error) });
+  }
+  await journal?.close().catch(() => {});
+  await database?.stop().catch(() => {});
   process.exit(1);
 }

@@ -1,9 +1,10 @@
 import path from "node:path";
-import { startEmbeddedPostgres } from "./embedded.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.js";
 
 export interface ResolvedDatabase {
   url: string;
-  embedded: boolean;
+  /** The embedded server, when DATABASE_URL is unset. */
+  embedded: EmbeddedDatabase | null;
   stop(): Promise<void>;
 }
 
@@ -16,14 +17,16 @@ export async function resolveDatabase(options: {
   dataDir: string;
   embeddedPort: number;
   log?: (line: string) => void;
+  notice?: (message: string) => void;
 }): Promise<ResolvedDatabase> {
   if (options.databaseUrl) {
-    return { url: options.databaseUrl, embedded: false, stop: async () => {} };
+    return { url: options.databaseUrl, embedded: null, stop: async () => {} };
   }
   const embedded = await startEmbeddedPostgres({
     dataDir: path.resolve(options.dataDir),
     port: options.embeddedPort,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.notice ? { notice: options.notice } : {}),
   });
-  return { url: embedded.url, embedded: true, stop: embedded.stop };
+  return { url: embedded.url, embedded, stop: embedded.stop };
 }

@@ -1,18 +1,30 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { MediaProcess } from "./plugin.js";
+import { isProcessRunning } from "../processes.js";
+import type { MediaProcessContext, MediaVideo } from "./plugin.js";
+
+export interface StoredFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** `<target>.<pid>@<host>.partial`; older versions wrote `<target>.<pid>.partial`. */
+const PARTIAL = /\.(\d+)(?:@(.+))?\.partial$/;
 
 /**
  * The built-in destination: copies the video's source file into `uploadDir`, then checks
  * the copy's size and SHA-256 against the source. The file appears under its final name
- * only once it is complete and verified.
+ * only once it is complete and verified, and never once the upload's signal has fired.
  */
-export function localDestination(uploadDir: string): MediaProcess {
+export function localDestination(uploadDir: string): (video: MediaVideo, context: MediaProcessContext) => Promise<StoredFile> {
   return async (video, { signal, logger }) => {
+    signal.throwIfAborted();
     if (!video.sourcePath) {
       throw new Error(`video ${video.id} has no source file: set videos.source_path to the file to upload`);
     }
@@ -24,7 +36,7 @@ export function localDestination(uploadDir: string): MediaProcess {
 
     await mkdir(uploadDir, { recursive: true });
     const target = path.join(uploadDir, `${video.id}${path.extname(source)}`);
-    const partial = `${target}.${process.pid}.partial`;
+    const partial = `${target}.${process.pid}@${hostname()}.partial`;
     const sourceHash = createHash("sha256");
     try {
       await pipeline(
@@ -39,11 +51,13 @@ export function localDestination(uploadDir: string): MediaProcess {
         { signal },
       );
       const expected = sourceHash.digest("hex");
-      const copied = await sha256(partial);
+      const copied = await sha256(partial, signal);
       const copiedSize = (await stat(partial)).size;
       if (copied !== expected || copiedSize !== sourceStat.size) {
         throw new Error(`verification failed for video ${video.id}: copied ${copiedSize} bytes (sha256 ${copied}), source has ${sourceStat.size} (sha256 ${expected})`);
       }
+      // Verified, but called off meanwhile: it must not appear after its video was recorded failed.
+      signal.throwIfAborted();
       await rename(partial, target);
       logger.info("stored", { video_id: video.id, path: target, bytes: copiedSize, sha256: copied });
       return { path: target, bytes: copiedSize, sha256: copied };
@@ -54,8 +68,22 @@ export function localDestination(uploadDir: string): MediaProcess {
   };
 }
 
-async function sha256(file: string): Promise<string> {
+async function sha256(file: string, signal: AbortSignal): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  for await (const chunk of createReadStream(file, { signal })) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/**
+ * Removes the .partial files of copies whose process no longer runs on this host (killed
+ * mid-copy); returns their names. Those of running processes, and of other hosts, are left alone.
+ */
+export async function removeStalePartials(uploadDir: string): Promise<string[]> {
+  const names = await readdir(uploadDir).catch(() => [] as string[]);
+  const stale = names.filter((name) => {
+    const match = PARTIAL.exec(name);
+    return match && (match[2] === undefined || match[2] === hostname()) && !isProcessRunning(Number(match[1]));
+  });
+  for (const name of stale) await rm(path.join(uploadDir, name), { force: true });
+  return stale;
 }

@@ -1,5 +1,7 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { types } from "node:util";
+import { DateTime } from "luxon";
 import type { Video } from "../types.js";
 import type { Logger } from "../log.js";
 
@@ -30,8 +32,8 @@ export type MediaVideo = Video & {
   last_error: string | null;
 };
 
-/** Performs one upload. Resolve for success; reject (with a message) for failure. */
-export type MediaProcess = (video: MediaVideo, context: MediaProcessContext) => Promise<unknown>;
+/** Performs one upload. Return or resolve for success; throw or reject (with a message) for failure. */
+export type MediaProcess = (video: MediaVideo, context: MediaProcessContext) => unknown;
 
 /** Adds the public.videos column names, so a module may use either spelling. */
 export function forPlugin(video: Video): MediaVideo {
@@ -65,4 +67,41 @@ export async function loadMediaProcess(modulePath: string): Promise<MediaProcess
     );
   }
   return fn as MediaProcess;
+}
+
+const DATE_FIELDS = ["createdAt", "claimedAt", "startedAt", "finishedAt"] as const;
+
+/** A video as it crosses to an upload's thread: its DateTimes as ISO text. */
+export type WireVideo = Omit<Video, (typeof DATE_FIELDS)[number]> & Record<(typeof DATE_FIELDS)[number], string | null>;
+
+export function toWire(video: Video): WireVideo {
+  const wire: Record<string, unknown> = { ...video };
+  for (const field of DATE_FIELDS) wire[field] = video[field]?.toISO() ?? null;
+  return wire as WireVideo;
+}
+
+export function fromWire(wire: WireVideo): Video {
+  const video: Record<string, unknown> = { ...wire };
+  for (const field of DATE_FIELDS) {
+    const iso = wire[field];
+    video[field] = iso === null ? null : DateTime.fromISO(iso, { zone: wire.timeZone });
+  }
+  return video as unknown as Video;
+}
+
+/**
+ * What a plug-in threw or rejected with, as text for videos.last_error: an Error's message,
+ * a string as it is, anything else as JSON (so `{ status: 403 }` is not "[object Object]").
+ */
+export function describeRejection(reason: unknown): string {
+  if (types.isNativeError(reason)) return reason.message || reason.name || "Error";
+  if (typeof reason === "string") return reason || "mediaProccess rejected with an empty string";
+  if (reason === undefined || reason === null || typeof reason === "function" || typeof reason === "symbol") {
+    return `mediaProccess rejected with ${String(reason)}`;
+  }
+  try {
+    return JSON.stringify(reason);
+  } catch {
+    return String(reason);
+  }
 }

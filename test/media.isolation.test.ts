@@ -1,0 +1,142 @@
+// Each upload's mediaProccess runs in a thread of its own: whatever it does ends that upload alone.
+import t from "tap";
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { isolatedUploads, outcomeOf, type UploadRun } from "../src/media/isolation.js";
+import { describeRejection, fromWire, toWire } from "../src/media/plugin.js";
+import { jsonLogger } from "../src/log.js";
+import type { Video } from "../src/types.js";
+import { SCRIPTED_MEDIA, mediaLog, waitFor } from "./fixtures/worker.js";
+
+const video = (title: string, sourcePath: string | null = null): Video => ({
+  id: randomUUID(), userId: randomUUID(), status: "uploading", title, sourcePath, slotId: null, slotDate: "2026-11-30",
+  createdAt: DateTime.fromISO("2026-11-30T09:00:00.123", { zone: "Asia/Kolkata" }), claimedAt: null,
+  startedAt: DateTime.fromISO("2026-11-30T09:01:00", { zone: "Asia/Kolkata" }), finishedAt: null,
+  attempts: 2, lastError: null, lastOutcome: null, worker: null, timeZone: "Asia/Kolkata",
+});
+
+function setup(t: any, settleMs?: number) {
+  const log = mediaLog();
+  process.env.MEDIA_LOG = log.file;
+  t.teardown(() => delete process.env.MEDIA_LOG);
+  const lines: any[] = [];
+  const logger = jsonLogger({}, (line) => lines.push(JSON.parse(line)));
+  const run = isolatedUploads({ module: SCRIPTED_MEDIA }, settleMs === undefined ? {} : { settleMs });
+  const upload = (title: string, signal = new AbortController().signal) =>
+    run(video(title), { signal, attempt: 2, idempotencyKey: "k", logger });
+  return { log, lines, upload };
+}
+
+t.test("a video crosses to the thread and back unchanged", async (t) => {
+  const v = video("ok");
+  const back = fromWire(structuredClone(toWire(v)));
+  t.ok(back.createdAt.equals(v.createdAt), "DateTimes keep their instant and zone");
+  t.equal(back.claimedAt, null);
+  t.same({ ...back, createdAt: 0, startedAt: 0 }, { ...v, createdAt: 0, startedAt: 0 });
+});
+
+t.test("rejections are kept readably", async (t) => {
+  t.equal(describeRejection(new Error("token expired")), "token expired");
+  t.equal(describeRejection(new TypeError("")), "TypeError", "an Error without a message is named");
+  t.equal(describeRejection("quota exceeded"), "quota exceeded");
+  t.equal(describeRejection(""), "mediaProccess rejected with an empty string");
+  t.equal(describeRejection({ status: 403, body: "token expired" }), '{"status":403,"body":"token expired"}', "objects as JSON, not [object Object]");
+  t.equal(describeRejection(undefined), "mediaProccess rejected with undefined");
+  t.equal(describeRejection(42), "42");
+  const circular: any = {};
+  circular.self = circular;
+  t.equal(describeRejection(circular), "[object Object]", "what JSON cannot say falls back to text");
+});
+
+t.test("what the plug-in does is what the upload gets; a crash ends only its own upload", async (t) => {
+  const { upload, log } = setup(t);
+  const runs = await Promise.all(["slow:400", "plain", "reject-object", "exit:1", "throw-later:boom", "unhandled:nope", "reject:403 token expired", "slow:400"].map((title) => upload(title)));
+  t.same(runs, [
+    { settled: "resolved", value: undefined },
+    { settled: "resolved", value: { plain: true } },
+    { settled: "rejected", error: '{"status":403,"body":"token expired"}' },
+    { settled: "crashed", error: "mediaProccess ended its thread (process.exit(1)) before the upload finished" },
+    { settled: "crashed", error: "mediaProccess crashed: uncaught exception: boom" },
+    { settled: "crashed", error: "mediaProccess crashed: unhandled rejection: nope" },
+    { settled: "rejected", error: "403 token expired" },
+    { settled: "resolved", value: undefined },
+  ]);
+  t.equal(log.entries().filter((e) => e.event === "done").length, 3, "the healthy uploads beside the crashing ones finished");
+  t.ok(log.entries().every((e) => e.event !== "call" || (e.attempt === 2 && e.idempotencyKey === "k")), "attempt and idempotency key reach the thread");
+});
+
+t.test("a plug-in that cannot be loaded in the thread fails its upload with the reason", async (t) => {
+  const dir = t.testdir({ "broken.mjs": "export function mediaProccess() {}\nthrow new Error('module init failed')" });
+  const run = isolatedUploads({ module: path.join(dir, "broken.mjs") });
+  const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) });
+  t.match(result, { settled: "rejected", error: /could not be loaded: module init failed/ });
+});
+
+t.test("the signal: a plug-in that listens settles; one that does not is stopped after the settle time", async (t) => {
+  const { upload, log } = setup(t, 300);
+  const controller = new AbortController();
+  const listening = upload("hang", controller.signal);
+  const deaf = upload("deaf:5000", controller.signal);
+  await waitFor("both plug-ins to be called", async () => log.entries().filter((e) => e.event === "call").length === 2);
+  const aborted = Date.now();
+  controller.abort(new Error("upload timed out"));
+  t.same(await listening, { settled: "rejected", error: "upload timed out" }, "the plug-in saw the abort and its reason");
+  t.same(await deaf, { settled: "stopped" });
+  t.ok(Date.now() - aborted < 2000, "stopped within the settle time");
+  t.notOk(log.entries().some((e) => e.event === "done"), "the deaf plug-in never finished: its thread was ended");
+  const calls = log.entries().length;
+  t.same(await upload("ok", AbortSignal.abort(new Error("already"))), { settled: "stopped" }, "a signal aborted before the start: no thread at all");
+  t.equal(log.entries().length, calls, "the plug-in was not called");
+});
+
+t.test("the plug-in's log lines reach the worker's log, tagged", async (t) => {
+  const dir = t.testdir({
+    "logs.mjs": "export async function mediaProccess(video, { logger }) { logger.child({ step: 'put' }).warn('retrying', { n: 2 }); logger.info('sent'); return 'ok' }",
+  });
+  const lines: any[] = [];
+  const run = isolatedUploads({ module: path.join(dir, "logs.mjs") });
+  const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({ video_id: "v" }, (l) => lines.push(JSON.parse(l))) });
+  t.same(result, { settled: "resolved", value: "ok" });
+  t.match(lines, [{ level: "warn", msg: "retrying", video_id: "v", step: "put", n: 2 }, { level: "info", msg: "sent", video_id: "v" }]);
+});
+
+t.test("spare threads: started ahead, their plug-in loaded; one that died is never handed out", async (t) => {
+  const dir = t.testdir({ "dies.mjs": "setTimeout(() => process.exit(3), 0); export function mediaProccess() { return 'ran' }" });
+  const { upload } = setup(t);
+  const run = isolatedUploads({ module: SCRIPTED_MEDIA }, { spares: 2 });
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  t.same(await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }), { settled: "resolved", value: undefined });
+  t.ok(Date.now() - started < 150, `a spare ran it in ${Date.now() - started} ms`);
+  t.same(await upload("plain"), { settled: "resolved", value: { plain: true } }, "without spares, a thread is started for the upload");
+  const dying = isolatedUploads({ module: path.join(dir, "dies.mjs") }, { spares: 1 });
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(await dying(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }),
+    { settled: "resolved", value: "ran" }, "the spare that died was not handed out (its upload would never end): a fresh thread ran it");
+});
+
+t.test("the built-in local destination runs in the thread too", async (t) => {
+  const dir = t.testdir({ "clip.mp4": "0123456789", uploads: {} });
+  const run = isolatedUploads({ uploadDir: path.join(dir, "uploads") });
+  const v = video("ok", path.join(dir, "clip.mp4"));
+  const result = await run(v, { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) });
+  t.match(result, { settled: "resolved", value: { path: path.join(dir, "uploads", `${v.id}.mp4`), bytes: 10 } });
+});
+
+t.test("the outcome recorded for each way an upload can end", async (t) => {
+  const why = { timedOut: false, shutDown: false, uploadTimeout: "2 seconds" };
+  const cases: Array<[UploadRun, Partial<typeof why>, string, string | null]> = [
+    [{ settled: "resolved", value: 1 }, {}, "success", null],
+    [{ settled: "resolved", value: 1 }, { timedOut: true }, "success", null],
+    [{ settled: "rejected", error: "403" }, {}, "failed", "403"],
+    [{ settled: "crashed", error: "mediaProccess crashed: x" }, {}, "failed", "mediaProccess crashed: x"],
+    [{ settled: "stopped" }, { timedOut: true }, "timed_out", "upload timed out after 2 seconds"],
+    [{ settled: "rejected", error: "aborted" }, { shutDown: true }, "aborted", "upload aborted: the worker shut down"],
+    [{ settled: "stopped" }, {}, "failed", "upload stopped"],
+  ];
+  for (const [run, overrides, outcome, error] of cases) {
+    t.same(outcomeOf(run, { ...why, ...overrides }), { outcome, error }, `${run.settled} ${JSON.stringify(overrides)}`);
+  }
+});

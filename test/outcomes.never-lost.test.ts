@@ -1,0 +1,236 @@
+// An upload's outcome, once known, is never lost: journaled, retried while the database is away,
+// replayed by the next process when this one dies. On a throw-away cluster of its own.
+import t from "tap";
+import { spawnSync } from "node:child_process";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { OutcomeJournal, unsettledIn, type OutcomeRecord } from "../src/journal.js";
+import { UploadOutcomes } from "../src/outcomes.js";
+import { UploadSchedulerService } from "../src/service.js";
+import { WaitingPool } from "../src/db/pool.js";
+import { jsonLogger } from "../src/log.js";
+import { TEST_APPLICATION_NAME, throwawayCluster } from "./fixtures/cluster.js";
+import { openSlotWithVideos, waitFor } from "./fixtures/worker.js";
+import type { TestDatabase } from "./fixtures/db.js";
+
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid!;
+const record = (videoId: string, attempt = 1, outcome: OutcomeRecord["outcome"] = "success"): OutcomeRecord => ({
+  videoId, attempt, outcome, error: outcome === "success" ? null : "boom", at: new Date().toISOString(), worker: "test",
+});
+function capturedLogger() {
+  const lines: any[] = [];
+  return { logger: jsonLogger({}, (line) => lines.push(JSON.parse(line))), lines, msgs: () => lines.map((l) => l.msg) };
+}
+
+t.test("the journal", async (t) => {
+  t.test("keeps what is not settled; the next process of the host adopts a dead process's journal, no one else's", async (t) => {
+    const dir = t.testdir({});
+    const dead = deadPid();
+    const first = (await OutcomeJournal.open(dir, { hostname: "h", pid: dead })).journal;
+    await first.append(record("a"));
+    await first.append(record("b", 2, "timed_out"));
+    await first.settle(record("a"));
+    await first.settle(record("never journaled"));
+    t.same(first.pending.map((r) => r.videoId), ["b"]);
+    t.same((await first.close()).map((r) => r.videoId), ["b"], "close returns what is left");
+    t.ok(readdirSync(dir).includes(`outcomes.h.${dead}.jsonl`), "a journal with outcomes left is kept");
+
+    writeFileSync(path.join(dir, `outcomes.other-host.${dead}.jsonl`), JSON.stringify({ op: "outcome", ...record("other host") }) + "\n");
+    writeFileSync(path.join(dir, `outcomes.h.${process.ppid}.jsonl`), JSON.stringify({ op: "outcome", ...record("alive") }) + "\n");
+    writeFileSync(path.join(dir, "notes.txt"), "not a journal");
+
+    const { journal, adopted } = await OutcomeJournal.open(dir, { hostname: "h", pid: process.pid });
+    t.same(adopted.map((r) => [r.videoId, r.attempt, r.outcome, r.error]), [["b", 2, "timed_out", "boom"]], "the dead process's unsettled outcome is adopted");
+    t.same(readdirSync(dir).sort(), [`outcomes.h.${process.pid}.jsonl`, `outcomes.h.${process.ppid}.jsonl`, `outcomes.other-host.${dead}.jsonl`, "notes.txt"].sort(),
+      "the dead process's file is gone; another host's and a running process's are left alone");
+    t.same(unsettledIn(readFileSync(journal.file, "utf8")).map((r) => r.videoId), ["b"], "the adopted outcome is in our journal before theirs is removed");
+    await journal.settle(record("b", 2));
+    t.same(await journal.close(), []);
+    t.notOk(readdirSync(dir).includes(`outcomes.h.${process.pid}.jsonl`), "a journal with nothing left is removed at close");
+  });
+
+  t.test("a torn last line (the process died mid-write) is skipped", async (t) => {
+    const text = [JSON.stringify({ op: "outcome", ...record("a") }), "null", JSON.stringify({ op: "settled", videoId: "x", attempt: 1 }),
+      JSON.stringify({ op: "outcome", ...record("b") }).slice(0, 20)].join("\n");
+    t.same(unsettledIn(text).map((r) => r.videoId), ["a"]);
+  });
+
+  t.test("a journal with nothing to write is emptied once it has grown", async (t) => {
+    const dir = t.testdir({});
+    const { journal } = await OutcomeJournal.open(dir, { hostname: "h", pid: process.pid }, { compactAfterLines: 4 });
+    await journal.append(record("a"));
+    await journal.append(record("b"));
+    await journal.settle(record("a"));
+    t.equal(readFileSync(journal.file, "utf8").trim().split("\n").length, 3, "not while an outcome is unsettled");
+    await journal.settle(record("b"));
+    t.equal(readFileSync(journal.file, "utf8"), "", "emptied");
+    await journal.append(record("c"));
+    t.same(unsettledIn(readFileSync(journal.file, "utf8")).map((r) => r.videoId), ["c"], "and written from its start again");
+    await journal.close();
+  });
+});
+
+t.test("outcomes against a database that goes away", async (t) => {
+  const cluster = await throwawayCluster(t);
+
+  async function setup(t: any, db: TestDatabase, options: { retryDelayMs?: number } = {}) {
+    const log = capturedLogger();
+    const pool = new WaitingPool({ connectionString: db.url, max: 4 }, log.logger, { minDelayMs: 50, maxDelayMs: 300 });
+    t.teardown(() => pool.end().catch(() => {}));
+    const dir = t.testdir({});
+    const { journal } = await OutcomeJournal.open(dir, { hostname: "h", pid: process.pid });
+    const outcomes = new UploadOutcomes(new UploadSchedulerService(pool), journal, log.logger, { worker: "h:1", startGrace: "5 minutes", ...options });
+    return { log, pool, dir, journal, outcomes };
+  }
+  async function claimed(db: TestDatabase, titles: string[]) {
+    const { videos } = await openSlotWithVideos(db, titles);
+    await db.q("select upload_scheduler.claim_due_videos()");
+    return videos.map((v) => v.id);
+  }
+  const statusOf = async (db: TestDatabase, id: string) => (await db.q("select status, attempts, last_error from videos where id = $1", [id]))[0];
+
+  t.test("written at once when the database is there; refused for good when the attempt is not the current one", async (t) => {
+    const db = await cluster.database(t);
+    const { outcomes, journal, log } = await setup(t, db);
+    const [a, b, c] = await claimed(db, ["a", "b", "c"]);
+    t.equal((await outcomes.start(a!))?.attempts, 1, "started: attempt 1");
+    t.equal(await outcomes.start(a!), null, "a second start of the same video does nothing");
+    t.ok(log.msgs().includes("upload skipped"));
+    await outcomes.start(b!);
+    await outcomes.start(c!);
+
+    t.equal(await outcomes.record(a!, 1, "success", null), "written");
+    t.same(await statusOf(db, a!), { status: "success", attempts: 1, last_error: null });
+    t.equal(await outcomes.record(b!, 1, "timed_out", "upload timed out after 2 seconds"), "written");
+    t.same(await statusOf(db, b!), { status: "failed", attempts: 1, last_error: "upload timed out after 2 seconds" });
+    t.equal(await outcomes.record(c!, 2, "success", null), "superseded", "attempt 2 never started");
+    t.equal(await outcomes.record(a!, 1, "success", null), "written", "the same outcome written twice (an answer lost on the way) is taken again, harmlessly");
+    t.equal(await outcomes.record(a!, 1, "failed", "late"), "superseded", "a different outcome for a finished attempt is refused for good");
+    t.same(await statusOf(db, a!), { status: "success", attempts: 1, last_error: null }, "the first outcome stands");
+    t.equal((await statusOf(db, c!)).status, "uploading", "the current attempt is left alone");
+    t.same(journal.pending, [], "every outcome is settled in the journal");
+  });
+
+  t.test("an outcome learnt while the database is stopped is written once it is back", async (t) => {
+    const db = await cluster.database(t);
+    const { outcomes, log } = await setup(t, db);
+    const [id] = await claimed(db, ["a"]);
+    await outcomes.start(id!);
+    await cluster.stop();
+    const recorded = outcomes.record(id!, 1, "success", null);
+    let done = false;
+    recorded.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 1000));
+    t.notOk(done, "waiting for the database");
+    await cluster.start();
+    t.equal(await recorded, "written");
+    t.equal((await statusOf(db, id!)).status, "success");
+    t.ok(log.msgs().includes("database reachable again"));
+  });
+
+  t.test("a database error that is not about the connection (a lock held past statement_timeout) is retried, and flush() waits for it", async (t) => {
+    const db = await cluster.database(t);
+    const log = capturedLogger();
+    const pool = new WaitingPool({ connectionString: db.url, max: 4, statement_timeout: 200 }, log.logger);
+    t.teardown(() => pool.end());
+    const { journal } = await OutcomeJournal.open(t.testdir({}), { hostname: "h", pid: process.pid });
+    const outcomes = new UploadOutcomes(new UploadSchedulerService(pool), journal, log.logger, { worker: "h:1", startGrace: "5 minutes", retryDelayMs: 100, maxRetryDelayMs: 200 });
+    const [id] = await claimed(db, ["a"]);
+    await outcomes.start(id!);
+    const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
+    await holder.connect();
+    t.teardown(() => holder.end());
+    await holder.query("begin");
+    await holder.query("select 1 from videos where id = $1 for update", [id]);
+    const recorded = outcomes.record(id!, 1, "success", null);
+    await waitFor("a second try", async () => log.msgs().includes("outcome still not written"));
+    const started = Date.now();
+    await outcomes.flush(300);
+    t.ok(Date.now() - started >= 250, "flush gives up after its time while the outcome is still being written");
+    await holder.query("rollback");
+    await outcomes.flush(10_000);
+    t.equal(await recorded, "written");
+    t.match(log.lines.find((l) => l.msg === "outcome not written yet: kept, and retried until the database takes it"), { error: /statement timeout/ });
+    t.match(log.lines.find((l) => l.msg === "outcome written"), { tries: Number });
+    await outcomes.flush(10);
+    await outcomes.close();
+  });
+
+  t.test("the process stops while the database is away: the journal keeps the outcome, the next process writes it", async (t) => {
+    const db = await cluster.database(t);
+    const first = await setup(t, db);
+    const [id] = await claimed(db, ["a"]);
+    await first.outcomes.start(id!);
+    await cluster.stop();
+    t.teardown(() => cluster.start().catch(() => {}));
+    const recorded = first.outcomes.record(id!, 1, "failed", "platform said 500");
+    await waitFor("the outcome to be journaled", async () => first.journal.pending.length === 1);
+    first.pool.gate.close(new Error("shutting down"));
+    await first.outcomes.close();
+    t.equal(await recorded, "kept");
+    t.ok(first.log.msgs().includes("outcomes kept in the journal for the next start"));
+
+    await cluster.start();
+    const { journal, adopted } = await OutcomeJournal.open(first.dir, { hostname: "h", pid: process.pid });
+    t.same(adopted.map((r) => [r.videoId, r.attempt, r.outcome, r.error]), [[id, 1, "failed", "platform said 500"]]);
+    const log = capturedLogger();
+    const pool = new WaitingPool({ connectionString: db.url, max: 2 }, log.logger);
+    t.teardown(() => pool.end());
+    const next = new UploadOutcomes(new UploadSchedulerService(pool), journal, log.logger, { worker: "h:2", startGrace: "5 minutes" });
+    await next.replay(adopted);
+    await next.replay([]);
+    t.same(await statusOf(db, id!), { status: "failed", attempts: 1, last_error: "platform said 500" }, "written by the next process");
+    await next.close();
+  });
+
+  for (const who of ["another worker", "this worker"] as const) {
+    t.test(`a start whose answer was lost with its connection, while ${who} started the video: ${who === "this worker" ? "the upload goes on" : "not uploaded here"}`, async (t) => {
+      const db = await cluster.database(t);
+      const { outcomes, log } = await setup(t, db, { retryDelayMs: 400 });
+      const [id] = await claimed(db, ["a"]);
+      const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
+      await holder.connect();
+      t.teardown(() => holder.end());
+      await holder.query("begin");
+      await holder.query("select 1 from videos where id = $1 for update", [id]);
+      const start = outcomes.start(id!);
+      const rows = await waitFor("the start to wait for the row lock", async () => {
+        const r = await db.q("select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%start_upload%'");
+        return r.length > 0 && r;
+      });
+      await db.q("select pg_terminate_backend($1)", [rows[0].pid]);
+      // Meanwhile the video is started: by another worker, or (as if the lost try had committed)
+      // under this worker's own name.
+      await holder.query("select upload_scheduler.start_upload_attempt($1, '5 minutes', $2)", [id, who === "this worker" ? "h:1" : "elsewhere:9"]);
+      await holder.query("commit");
+      const video = await start;
+      if (who === "this worker") {
+        t.match(video, { id, status: "uploading", attempts: 1, worker: "h:1" }, "the retry finds it uploading under this worker's name, and goes on");
+        t.ok(log.msgs().includes("upload started (its start's answer was lost with the connection)"));
+      } else {
+        t.equal(video, null);
+        t.ok(log.msgs().includes("upload not started: another worker or the queue has it now"));
+      }
+    });
+  }
+
+  t.test("a start that loses its connection before it happened is simply retried", async (t) => {
+    const db = await cluster.database(t);
+    const { outcomes } = await setup(t, db, { retryDelayMs: 50 });
+    const [id] = await claimed(db, ["a"]);
+    const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
+    await holder.connect();
+    t.teardown(() => holder.end());
+    await holder.query("begin");
+    await holder.query("select 1 from videos where id = $1 for update", [id]);
+    const start = outcomes.start(id!);
+    const rows = await waitFor("the start to wait for the row lock", async () => {
+      const r = await db.q("select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%start_upload%'");
+      return r.length > 0 && r;
+    });
+    await db.q("select pg_terminate_backend($1)", [rows[0].pid]);
+    await holder.query("rollback");
+    t.equal((await start)?.status, "uploading", "started on the retry");
+  });
+});
