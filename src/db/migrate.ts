@@ -1,10 +1,20 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import pg from "pg";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/**
+ * The package's own folder (the one holding .gmrc, migrations/, sql/ and crontab), from the
+ * sources (src/db) and from the build (dist/src/db) alike.
+ */
+export const PROJECT_ROOT = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, ".gmrc")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
 
 /**
  * Applies the committed migrations and re-applies the functions of sql/, exactly as
@@ -25,9 +35,10 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
 }
 
 function runGraphileMigrate(databaseUrl: string): Promise<void> {
-  const bin = path.join(PROJECT_ROOT, "node_modules", ".bin", "graphile-migrate");
+  // Resolved like an import, so it is found wherever npm put it (hoisted when this package is a dependency).
+  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve("graphile-migrate/package.json")), "dist", "cli.js");
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(bin, ["migrate", "--forceActions"], {
+    const child = spawn(process.execPath, [cli, "migrate", "--forceActions"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ["ignore", "pipe", "pipe"],
