@@ -24,6 +24,11 @@ export interface Config {
   /** How long after its slot's window closed an upload may still start. */
   startGrace: string;
   shutdownGrace: string;
+  /** The HTTP endpoint's port; 0 switches it off. */
+  httpPort: number;
+  /** Whether HTTP_PORT was set: a port set by hand that is taken stops the start; the default's only warns. */
+  httpPortSet: boolean;
+  httpHost: string;
 }
 
 /** What is wrong with the configuration: one sentence per problem, each naming its variable. */
@@ -53,6 +58,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     interruptedAfter: env.INTERRUPTED_AFTER || undefined,
     startGrace: env.START_GRACE || "5 minutes",
     shutdownGrace: env.SHUTDOWN_GRACE || "20 seconds",
+    httpPort: env.HTTP_PORT === "0" ? 0 : wholeNumber(env, "HTTP_PORT", 8377, problems, 65535),
+    httpPortSet: Boolean(env.HTTP_PORT),
+    httpHost: env.HTTP_HOST || "127.0.0.1",
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

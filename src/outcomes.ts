@@ -19,7 +19,14 @@ export class UploadOutcomes {
     private readonly service: UploadSchedulerService,
     private readonly journal: OutcomeJournal,
     private readonly logger: Logger,
-    private readonly options: { worker: string; startGrace: string; retryDelayMs?: number; maxRetryDelayMs?: number },
+    private readonly options: {
+      worker: string;
+      startGrace: string;
+      retryDelayMs?: number;
+      maxRetryDelayMs?: number;
+      /** Called when an upload is not started because its slot closed longer than startGrace ago. */
+      onLate?: () => void;
+    },
   ) {}
 
   get worker(): string {
@@ -42,6 +49,7 @@ export class UploadOutcomes {
           video_id: videoId,
           start_grace: this.options.startGrace,
         });
+        this.options.onLate?.();
         return null;
       } catch (raw) {
         const error = SchedulerError.from(raw);

@@ -1,63 +1,36 @@
-import os from "node:os";
-import path from "node:path";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
-import { UploadSchedulerService } from "./service.js";
-import { PROJECT_ROOT } from "./db/migrate.js";
 import { GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
-import { UploadOutcomes } from "./outcomes.js";
+import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 import type { Config, Durations } from "./config.js";
-import type { OutcomeJournal, OutcomeRecord } from "./journal.js";
-import type { RunUpload } from "./media/isolation.js";
 import type { Logger } from "./log.js";
-import type { TaskContext } from "../tasks/context.js";
-import { scheduleUploads } from "../tasks/schedule_uploads.js";
-import { uploadVideo } from "../tasks/upload_video.js";
+import { GIVE_UP_AFTER_GRACE_MS, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
+
+export { WORKER_ID };
 
 export interface Scheduler {
+  /** The HTTP endpoint's URL (dashboard, /healthz, /readyz, /metrics); null when it is off. */
+  httpUrl: string | null;
   /** Stops claiming, lets in-flight uploads finish within the grace period, aborts the rest. */
   stop(): Promise<void>;
 }
-
-/** How this process signs the uploads it starts. */
-export const WORKER_ID = `${os.hostname()}:${process.pid}`;
-
-/** After the grace period: how long aborted uploads and unwritten outcomes get before the worker stops waiting for them. */
-const GIVE_UP_AFTER_GRACE_MS = 3000;
 
 /**
  * Two Graphile Worker runners on one pool: one runs the crontab's ticks (concurrency 1),
  * the other runs uploads (UPLOAD_CONCURRENCY), so a slow upload never delays a tick. The pool
  * waits for the database while it is away, so neither runner ever sees it gone for good.
+ * Beside them, the HTTP endpoint (HTTP_PORT, HTTP_HOST) unless HTTP_PORT=0.
  */
 export async function startScheduler(options: {
   databaseUrl: string;
   config: Config;
   durations: Durations;
-  runUpload: RunUpload;
+  running: UploadRunning;
   logger: Logger;
-  journal: OutcomeJournal;
-  /** Outcomes a process that died had journaled but not written: written before the first tick. */
-  adopted?: OutcomeRecord[];
 }): Promise<Scheduler> {
   const { config, durations, logger } = options;
   const pool = new WaitingPool({ connectionString: options.databaseUrl, max: config.uploadConcurrency + 4 }, logger);
-  const service = new UploadSchedulerService(pool);
-  const outcomes = new UploadOutcomes(service, options.journal, logger, { worker: WORKER_ID, startGrace: config.startGrace });
-  await outcomes.replay(options.adopted ?? []);
-  const shutdown = new AbortController();
-  const ctx: TaskContext = {
-    service,
-    outcomes,
-    runUpload: options.runUpload,
-    logger,
-    shutdownSignal: shutdown.signal,
-    uploadTimeout: config.uploadTimeout,
-    uploadTimeoutMs: durations.uploadTimeoutMs,
-    staleAfter: config.staleAfter,
-    retryAfter: config.retryAfter,
-    maxAttempts: config.maxAttempts,
-    interruptedAfter: durations.interruptedAfter,
-  };
+  const parts = await schedulerParts({ pool, config, durations, running: options.running, logger });
+  const { outcomes, abortUploads: shutdown, taskList } = parts;
   // Graphile Worker's complaints about a lost connection are warnings here: the pool waits for the database.
   const graphileLogger = new GraphileLogger(() => (level, message, meta) => {
     if (level === "error" && !isConnectionError(meta?.error)) logger.error(message, { source: "graphile-worker" });
@@ -65,22 +38,54 @@ export async function startScheduler(options: {
   });
   const common = { pgPool: pool, noHandleSignals: true, logger: graphileLogger, pollInterval: 1000 };
 
-  const ticks: Runner = await run({
-    ...common,
-    concurrency: 1,
-    taskList: { schedule_uploads: scheduleUploads(ctx) },
-    crontabFile: path.join(PROJECT_ROOT, "crontab"),
+  let http: HttpEndpoint | null = null;
+  if (config.httpPort !== 0) {
+    try {
+      http = await startHttpEndpoint({
+        host: config.httpHost, port: config.httpPort, pool, service: parts.service, metrics: parts.metrics, policy: parts.policy, logger,
+      });
+    } catch (error) {
+      // A port set by hand is wanted: not having it stops the start. The default's only warns.
+      if (config.httpPortSet) {
+        await outcomes.close();
+        await pool.end();
+        throw error;
+      }
+      logger.warn(`no dashboard or metrics from this worker: ${(error as Error).message}`);
+    }
+  }
+  let ticks: Runner | undefined;
+  let uploads: Runner;
+  try {
+    ticks = await run({
+      ...common,
+      concurrency: 1,
+      taskList: { schedule_uploads: taskList.schedule_uploads! },
+      parsedCronItems: parts.parsedCronItems,
+    });
+    uploads = await run({
+      ...common,
+      concurrency: config.uploadConcurrency,
+      taskList: { upload_video: taskList.upload_video! },
+      parsedCronItems: [],
+    });
+  } catch (error) {
+    await http?.close();
+    await ticks?.stop().catch(() => {});
+    await outcomes.close();
+    await pool.end();
+    throw error;
+  }
+  logger.info("worker started", {
+    worker: WORKER_ID,
+    upload_concurrency: config.uploadConcurrency,
+    upload_timeout: config.uploadTimeout,
+    ...(http ? { dashboard: http.url } : {}),
   });
-  const uploads: Runner = await run({
-    ...common,
-    concurrency: config.uploadConcurrency,
-    taskList: { upload_video: uploadVideo(ctx) },
-    parsedCronItems: [],
-  });
-  logger.info("worker started", { worker: WORKER_ID, upload_concurrency: config.uploadConcurrency, upload_timeout: config.uploadTimeout });
 
   let stopping: Promise<void> | undefined;
   return {
+    httpUrl: http?.url ?? null,
     stop: () =>
       (stopping ??= (async () => {
         let giveUp: NodeJS.Timeout | undefined;
@@ -95,6 +100,7 @@ export async function startScheduler(options: {
           giveUp = setTimeout(stopWaiting, GIVE_UP_AFTER_GRACE_MS);
         }, durations.shutdownGraceMs);
         try {
+          await http?.close();
           await ticks.stop();
           await uploads.stop();
         } finally {

@@ -2,6 +2,7 @@ import type { UploadSchedulerService } from "../src/service.js";
 import type { UploadOutcomes } from "../src/outcomes.js";
 import type { RunUpload } from "../src/media/isolation.js";
 import type { Logger } from "../src/log.js";
+import type { SchedulerMetrics } from "../src/metrics.js";
 
 /** What the tasks are given: the service (all SQL goes through it), the plug-in, the policy. */
 export interface TaskContext {
@@ -11,6 +12,8 @@ export interface TaskContext {
   /** Runs mediaProccess for one video, in a thread of its own. */
   runUpload: RunUpload;
   logger: Logger;
+  /** This process's counters and histograms (ticks, claims, uploads by outcome, durations). */
+  metrics: SchedulerMetrics;
   /** Aborted when the worker has shut down and the grace period has run out. */
   shutdownSignal: AbortSignal;
   uploadTimeout: string;

@@ -7,10 +7,10 @@ import type { TaskContext } from "./context.js";
  */
 export function scheduleUploads(ctx: TaskContext): Task {
   return async () => {
-    const started = performance.now();
     // Outcomes this process is still writing (the database was away) go first: the tick must not
     // fail as interrupted an upload whose outcome is known here.
     await ctx.outcomes.flush(10_000);
+    const started = performance.now();
     const tick = await ctx.service.runTick({
       staleAfter: ctx.staleAfter,
       retryAfter: ctx.retryAfter,
@@ -26,12 +26,16 @@ export function scheduleUploads(ctx: TaskContext): Task {
         attempt: claim.attempt,
       });
     }
+    const seconds = (performance.now() - started) / 1000;
+    ctx.metrics.ticks.inc();
+    ctx.metrics.claims.inc(tick.claimed.length);
+    ctx.metrics.tickSeconds.observe(seconds);
     ctx.logger.info("tick", {
       claimed: tick.claimed.length,
       stale_reset: tick.staleReset,
       retried: tick.retried,
       interrupted: tick.interrupted,
-      duration_ms: Math.round(performance.now() - started),
+      duration_ms: Math.round(seconds * 1000),
     });
   };
 }

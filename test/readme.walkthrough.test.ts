@@ -8,7 +8,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { PROJECT_ROOT } from "../src/db/migrate.js";
 import { testDatabase } from "./fixtures/db.js";
-import { startWorker, waitFor } from "./fixtures/worker.js";
+import { freePort, startWorker, waitFor } from "./fixtures/worker.js";
 
 /** The ```sql blocks of a README section, in order. */
 function sqlBlocks(readme: string, heading: string): string[] {
@@ -21,7 +21,7 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
   const db = await testDatabase(t);
   const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
   const walkthrough = sqlBlocks(readme, "Try it: a walkthrough in psql");
-  const everyday = sqlBlocks(readme, "Everyday tasks in psql");
+  const everyday = [...sqlBlocks(readme, "Everyday tasks in psql"), ...sqlBlocks(readme, "Seeing it run")];
   t.ok(walkthrough.length >= 7 && everyday.length >= 12, `${walkthrough.length} + ${everyday.length} blocks`);
 
   // The walkthrough's two small "videos", where it makes them.
@@ -29,8 +29,10 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
     writeFileSync(file, randomBytes(bytes));
   }
   const uploads = mkdtempSync(path.join(tmpdir(), "upsched-readme-"));
-  const worker = startWorker(t, db, { UPLOAD_DIR: uploads, HTTP_PORT: "0" });
+  const worker = startWorker(t, db, { UPLOAD_DIR: uploads, HTTP_PORT: String(await freePort()) });
   await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  const dashboard = worker.output().match(/^Dashboard, health and metrics: (\S+)$/m)?.[1];
+  t.ok(dashboard, "the dashboard's URL is printed");
 
   const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url], { input: sql, encoding: "utf8" });
   const status = () => db.q("select title, status from videos order by created_at").then((rows) => Object.fromEntries(rows.map((r) => [r.title, r.status])));
@@ -42,6 +44,13 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
 
   for (const [i, block] of walkthrough.entries()) {
     t.doesNotThrow(() => psql(block), `walkthrough block ${i + 1} runs`);
+    if (i === 2) {
+      // Before the first tick: the dashboard shows the walkthrough's user, its slot and the queue.
+      const page = await (await fetch(dashboard!)).text();
+      t.ok(page.includes("00000000-0000-0000-0000-00000000c0de"), "the dashboard shows the walkthrough's user");
+      t.match(page, /class="slot[^"]*"[^>]*>[\s\S]*?all day/, "its slot in the week");
+      t.match(page, /trailer[\s\S]*teaser[\s\S]*outtake/, "and the queue, in order");
+    }
     if (i === 3) await until("trailer and teaser uploaded", { trailer: "success", teaser: "success", outtake: "initiate" });
     if (i === 5) await until("outtake failed", { trailer: "success", teaser: "success", outtake: "failed" });
     if (i === 6) await until("outtake uploaded", { trailer: "success", teaser: "success", outtake: "success" });

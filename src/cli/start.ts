@@ -2,18 +2,14 @@
  * `npm start`: checks the configuration, the database (DATABASE_URL, or an embedded PostgreSQL
  * under .data/), its migrations, then the worker, until SIGTERM or SIGINT.
  */
-import { hostname } from "node:os";
-import path from "node:path";
 import pg from "pg";
-import { ConfigError, readConfig, resolveDurations, writableFolderProblem, type Config } from "../config.js";
+import { ConfigError, readConfig, resolveDurations } from "../config.js";
 import { resolveDatabase, type ResolvedDatabase } from "../db/database.js";
 import { prepareDatabase } from "../db/migrate.js";
 import { errorText, GateClosedError, isConnectionError, waitForDatabase } from "../db/pool.js";
-import { OutcomeJournal } from "../journal.js";
+import type { OutcomeJournal } from "../journal.js";
 import { jsonLogger } from "../log.js";
-import { isolatedUploads, type PluginSpec } from "../media/isolation.js";
-import { removeStalePartials } from "../media/local-destination.js";
-import { loadMediaProcess } from "../media/plugin.js";
+import { openUploadRunning } from "../scheduler.js";
 import { startScheduler, type Scheduler } from "../worker.js";
 
 const logger = jsonLogger({ service: "upload-scheduler", pid: process.pid });
@@ -66,33 +62,10 @@ process.on("uncaughtException", (error) => {
   }
 });
 
-/** Everything that can be checked before the database: every problem, one line each. */
-async function localProblems(config: Config): Promise<string[]> {
-  const problems: Array<string | null> = [];
-  if (config.mediaProcessModule) {
-    problems.push(await loadMediaProcess(config.mediaProcessModule).then(() => null, (error: Error) => error.message));
-  } else {
-    problems.push(await writableFolderProblem("UPLOAD_DIR", config.uploadDir));
-  }
-  problems.push(await writableFolderProblem("DATA_DIR", config.dataDir));
-  return problems.filter((p): p is string => p !== null);
-}
-
 try {
   const config = readConfig();
-  const problems = await localProblems(config);
-  if (problems.length) throw new ConfigError(problems);
-
-  const opened = await OutcomeJournal.open(path.join(config.dataDir, "journal"), { hostname: hostname(), pid: process.pid });
-  journal = opened.journal;
-  let spec: PluginSpec;
-  if (config.mediaProcessModule) {
-    spec = { module: config.mediaProcessModule };
-  } else {
-    spec = { uploadDir: config.uploadDir };
-    const stale = await removeStalePartials(config.uploadDir);
-    if (stale.length) logger.info("removed the partial copies of uploads whose process died", { files: stale });
-  }
+  const running = await openUploadRunning(config, logger);
+  journal = running.journal;
 
   database = await resolveDatabase({ ...config, databaseUrl: config.databaseUrl, notice: (message) => logger.warn(message) });
   if (database.embedded) {
@@ -118,15 +91,8 @@ try {
   const durations = await resolveDurations(probe, config).finally(() => probe.end());
   logger.info("uploading with", { media_process: config.mediaProcessModule ?? `built-in local destination (${config.uploadDir})` });
   if (!signalled) {
-    scheduler = await startScheduler({
-      databaseUrl: database.url,
-      config,
-      durations,
-      runUpload: isolatedUploads(spec, { spares: Math.min(config.uploadConcurrency, 4) }),
-      logger,
-      journal,
-      adopted: opened.adopted,
-    });
+    scheduler = await startScheduler({ databaseUrl: database.url, config, durations, running, logger });
+    if (scheduler.httpUrl) console.log(`Dashboard, health and metrics: ${scheduler.httpUrl}`);
   }
 } catch (error) {
   if (error instanceof ConfigError) {

@@ -1,0 +1,142 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import type pg from "pg";
+import { parseCrontab, type ParsedCronItem, type TaskList } from "graphile-worker";
+import { ConfigError, writableFolderProblem, type Config, type Durations } from "./config.js";
+import { PROJECT_ROOT } from "./db/migrate.js";
+import { OutcomeJournal, type OutcomeRecord } from "./journal.js";
+import type { Logger } from "./log.js";
+import { isolatedUploads, type PluginSpec, type RunUpload } from "./media/isolation.js";
+import { removeStalePartials } from "./media/local-destination.js";
+import { loadMediaProcess } from "./media/plugin.js";
+import { createMetrics, type SchedulerMetrics } from "./metrics.js";
+import { UploadOutcomes } from "./outcomes.js";
+import { UploadSchedulerService } from "./service.js";
+import type { TaskContext } from "../tasks/context.js";
+import { scheduleUploads } from "../tasks/schedule_uploads.js";
+import { uploadVideo } from "../tasks/upload_video.js";
+
+/** How this process signs the uploads it starts (videos.worker). */
+export const WORKER_ID = `${hostname()}:${process.pid}`;
+
+/** After the grace period: how long aborted uploads and unwritten outcomes get before the worker stops waiting for them. */
+export const GIVE_UP_AFTER_GRACE_MS = 3000;
+
+/** The crontab's text: one tick a minute (the file `crontab` at the package's root). */
+export const CRONTAB = readFileSync(path.join(PROJECT_ROOT, "crontab"), "utf8");
+
+/** Everything that can be checked before the database: every problem, one sentence each. */
+export async function localProblems(config: Config): Promise<string[]> {
+  const problems: Array<string | null> = [];
+  if (config.mediaProcessModule) {
+    problems.push(await loadMediaProcess(config.mediaProcessModule).then(() => null, (error: Error) => error.message));
+  } else {
+    problems.push(await writableFolderProblem("UPLOAD_DIR", config.uploadDir));
+  }
+  problems.push(await writableFolderProblem("DATA_DIR", config.dataDir));
+  return problems.filter((p): p is string => p !== null);
+}
+
+/** What runs the uploads: the outcome journal under DATA_DIR, and mediaProccess in threads of its own. */
+export interface UploadRunning {
+  journal: OutcomeJournal;
+  /** Outcomes a process that died had journaled and not written: written before the first tick. */
+  adopted: OutcomeRecord[];
+  runUpload: RunUpload;
+}
+
+/**
+ * Checks the configuration that needs no database (throws a ConfigError naming every problem),
+ * opens the outcome journal and readies the plug-in's threads.
+ */
+export async function openUploadRunning(config: Config, logger: Logger): Promise<UploadRunning> {
+  const problems = await localProblems(config);
+  if (problems.length) throw new ConfigError(problems);
+  const { journal, adopted } = await OutcomeJournal.open(path.join(config.dataDir, "journal"), { hostname: hostname(), pid: process.pid });
+  let spec: PluginSpec;
+  if (config.mediaProcessModule) {
+    spec = { module: config.mediaProcessModule };
+  } else {
+    spec = { uploadDir: config.uploadDir };
+    const stale = await removeStalePartials(config.uploadDir);
+    if (stale.length) logger.info("removed the partial copies of uploads whose process died", { files: stale });
+  }
+  return { journal, adopted, runUpload: isolatedUploads(spec, { spares: Math.min(config.uploadConcurrency, 4) }) };
+}
+
+/** The scheduler's two tasks, its crontab item, and what they share. */
+export interface SchedulerParts {
+  service: UploadSchedulerService;
+  outcomes: UploadOutcomes;
+  metrics: SchedulerMetrics;
+  /** What health() and the endpoint use: INTERRUPTED_AFTER and MAX_ATTEMPTS. */
+  policy: { interruptedAfter: string; maxAttempts: number };
+  /** schedule_uploads (the tick) and upload_video (one upload). */
+  taskList: TaskList;
+  /** The crontab's tick, every minute. */
+  parsedCronItems: ParsedCronItem[];
+  /** Aborting it aborts every upload still running (their signal fires). */
+  abortUploads: AbortController;
+  /** Resolves once no upload of these tasks is running (nor writing its outcome). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Builds the tasks from the configuration, the same way for `npm start` and for a Graphile
+ * Worker of the user's own, and writes the outcomes a dead process left in the journal.
+ */
+export async function schedulerParts(options: {
+  pool: pg.Pool;
+  config: Config;
+  durations: Durations;
+  running: UploadRunning;
+  logger: Logger;
+}): Promise<SchedulerParts> {
+  const { pool, config, durations, running, logger } = options;
+  const service = new UploadSchedulerService(pool);
+  const policy = { interruptedAfter: durations.interruptedAfter, maxAttempts: config.maxAttempts };
+  const metrics = createMetrics(service, policy);
+  const outcomes = new UploadOutcomes(service, running.journal, logger, {
+    worker: WORKER_ID,
+    startGrace: config.startGrace,
+    onLate: () => metrics.uploads.inc({ outcome: "late" }),
+  });
+  await outcomes.replay(running.adopted);
+  const abortUploads = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  const ctx: TaskContext = {
+    service,
+    outcomes,
+    runUpload: running.runUpload,
+    logger,
+    metrics,
+    shutdownSignal: abortUploads.signal,
+    uploadTimeout: config.uploadTimeout,
+    uploadTimeoutMs: durations.uploadTimeoutMs,
+    staleAfter: config.staleAfter,
+    retryAfter: config.retryAfter,
+    maxAttempts: config.maxAttempts,
+    interruptedAfter: durations.interruptedAfter,
+  };
+  const upload = uploadVideo(ctx);
+  return {
+    service,
+    outcomes,
+    metrics,
+    policy,
+    taskList: {
+      schedule_uploads: scheduleUploads(ctx),
+      upload_video: (payload, helpers) => {
+        const running = Promise.resolve(upload(payload, helpers));
+        inFlight.add(running);
+        return running.finally(() => inFlight.delete(running));
+      },
+    },
+    parsedCronItems: parseCrontab(CRONTAB),
+    abortUploads,
+    idle: async () => {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
