@@ -421,6 +421,29 @@ export class UploadSchedulerService {
     return rows.map(toUser);
   }
 
+  /** One user, or null when there is none with that id. */
+  async getUser(userId: string): Promise<User | null> {
+    const [row] = await this.rows("select * from public.users where id = $1", [userId]);
+    return row ? toUser(row) : null;
+  }
+
+  /** The user's claimed videos (pending or uploading), oldest claim first, with their slot's name. */
+  async claimedVideos(userId: string): Promise<Array<{ id: string; title: string | null; status: "pending" | "uploading"; slotName: string | null; claimedAt: DateTime | null; startedAt: DateTime | null }>> {
+    const rows = await this.rows(
+      `select v.id, v.title, v.status, v.claimed_at, v.started_at, s.slot_name, u.time_zone
+       from public.videos v
+       join public.users u on u.id = v.user_id
+       left join public.upload_schedules s on s.id = v.slot_id
+       where v.user_id = $1 and v.status in ('pending', 'uploading')
+       order by v.claimed_at, v.id`,
+      [userId],
+    );
+    return rows.map((row) => ({
+      id: row.id, title: row.title, status: row.status, slotName: row.slot_name,
+      claimedAt: inZone(row.claimed_at, row.time_zone), startedAt: inZone(row.started_at, row.time_zone),
+    }));
+  }
+
   /** One video as it is now, or null. */
   async getVideo(videoId: string): Promise<Video | null> {
     const [row] = await this.rows(

@@ -110,13 +110,30 @@ t.test("the dashboard in a real browser", { skip: existsSync(CHROMIUM) ? false :
     t.match(rows[i], f.expectedAt ? f.expectedAt.toFormat("ccc d LLL HH:mm") : "not within 7 days", `video ${i + 1}: ${rows[i]}`);
   }
   t.match(rows[0], /morning/);
-  t.match(await page.locator("#health").innerText(), /waiting\s+4/);
+  t.match(await page.locator("#health").innerText(), /All users[\s\S]*waiting\s+4/, "the health row says it is everyone's");
+
+  // A claimed video leaves the forecast and shows as claimed, above the waiting ones.
+  await db.q("select upload_scheduler.claim_due_videos($1, 1)", [local.plus({ days: 2 }).set({ hour: 9, minute: 30 }).toISO()]);
+  await page.reload();
+  const claimedRows = await page.locator("#queue tbody tr.claimed").allInnerTexts();
+  t.equal(claimedRows.length, 1, "one claimed video");
+  t.match(claimedRows[0], /<img src=x onerror=alert\(2\)>\s+morning\s+claimed .*upload starting/);
+  t.equal(await page.locator("#queue tbody tr:not(.claimed)").count(), 3, "the other three still wait");
+
+  // An unknown user is said so, not replaced by another's week.
+  const unknown = await page.goto(`${http.url}?user=00000000-0000-0000-0000-000000000000`);
+  t.equal(unknown?.status(), 404);
+  t.match(await page.locator("#no-user").innerText(), /No user with id 00000000-0000-0000-0000-000000000000/);
+  t.equal(await page.locator("#week").count(), 0);
+  t.equal((await page.goto(`${http.url}?user=not-a-uuid`))?.status(), 404, "nor is text that is no id");
+  await page.goto(`${http.url}?user=${user}`);
 
   // Another user, through the select box, without JavaScript: a plain GET form.
   await page.selectOption("select#user", { index: 1 });
   await page.click("button[type=submit]");
   t.match(await page.locator("#week h2").innerText(), /Asia\/Kolkata/);
-  t.same(problems, [], "no console error, no dialog");
+  // (The 404 pages above made the browser log their status; nothing else may be logged.)
+  t.same(problems.filter((p) => !/status of 404/.test(p)), [], "no console error, no dialog");
 
   const dir = path.join(PROJECT_ROOT, ".tap", "screenshots");
   mkdirSync(dir, { recursive: true });

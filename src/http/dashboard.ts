@@ -39,12 +39,26 @@ function duration(ms: number | null): string {
 export async function renderDashboard(
   service: UploadSchedulerService,
   options: { userId?: string | null; policy: { interruptedAfter: string; maxAttempts: number }; now?: DateTime },
-): Promise<string> {
+): Promise<{ status: number; html: string }> {
   const now = options.now ?? DateTime.now();
   const [health, users] = await Promise.all([service.health({ ...options.policy, now }), service.listUsers()]);
-  const user = users.find((u) => u.id === options.userId) ?? users[0];
-  const body = user ? await userSections(service, user, now) : `<p class="empty">No user yet: <code>insert into users default values</code>.</p>`;
-  return `<!doctype html>
+  let user: User | null | undefined = users[0];
+  let status = 200;
+  let body: string;
+  if (options.userId) {
+    // A user beyond the select box's first thousand is shown too; an unknown one is said so.
+    user = UUID.test(options.userId) ? users.find((u) => u.id === options.userId) ?? (await service.getUser(options.userId)) : null;
+    if (user && !users.some((u) => u.id === user!.id)) users.push(user);
+  }
+  if (user) {
+    body = await userSections(service, user, now);
+  } else if (options.userId) {
+    status = 404;
+    body = `<p class="empty" id="no-user">No user with id <code>${escapeHtml(options.userId)}</code>: choose one above.</p>`;
+  } else {
+    body = `<p class="empty">No user yet: <code>insert into users default values</code>.</p>`;
+  }
+  const html = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -68,12 +82,16 @@ ${body}
 </body>
 </html>
 `;
+  return { status, html };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function healthRow(h: Health): string {
   const cell = (label: string, value: string, warn = false) =>
     `<div class="stat${warn ? " warn" : ""}"><span>${escapeHtml(label)}</span><strong>${escapeHtml(value)}</strong></div>`;
-  return `<section id="health" aria-label="health">
+  return `<section id="health" aria-label="health of the whole scheduler">
+  <h2>All users</h2>
   ${cell("last tick", ago(h.lastTickAgeMs), h.lastTickAgeMs === null || h.lastTickAgeMs > 120_000)}
   ${cell("claimed then", String(h.lastTickClaimed ?? "–"))}
   ${cell("waiting", String(h.waiting))}
@@ -89,11 +107,12 @@ function healthRow(h: Health): string {
 async function userSections(service: UploadSchedulerService, user: User, now: DateTime): Promise<string> {
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
-  const [slots, queue, attempts, exceptions] = await Promise.all([
+  const [slots, queue, attempts, exceptions, claimed] = await Promise.all([
     service.getSlotStatus(user.id, now),
     service.upcomingUploads({ userId: user.id, now }),
     service.recentAttempts({ userId: user.id, limit: 20 }),
     service.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
+    service.claimedVideos(user.id),
   ]);
   const titles = new Map<string, string | null>();
   if (queue.length > 0) {
@@ -113,9 +132,9 @@ async function userSections(service: UploadSchedulerService, user: User, now: Da
 </section>
 <section id="queue" aria-label="queue">
   <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
-  ${queue.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
+  ${queue.length + claimed.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
     <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th></tr></thead>
-    <tbody>${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
+    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td></tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
   </table>`}
 </section>
 <section id="attempts" aria-label="attempts">
@@ -158,7 +177,8 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1d24
 header { display: flex; align-items: center; gap: 2rem; }
 h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; } h2 small { font-weight: normal; color: #667; }
 form { display: flex; gap: .5rem; align-items: center; }
-#health { display: flex; flex-wrap: wrap; gap: .5rem; }
+#health { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+#health h2 { font-size: .8rem; color: #667; margin: 0; width: 100%; font-weight: normal; }
 .stat { background: #fff; border: 1px solid #dde; border-radius: 6px; padding: .35rem .7rem; min-width: 7rem; }
 .stat span { display: block; color: #667; font-size: .8rem; } .stat.warn { border-color: #d08a00; background: #fff7e6; }
 .paused { background: #fff0f0; border: 1px solid #d66; padding: .5rem .8rem; border-radius: 6px; }

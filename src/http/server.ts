@@ -64,8 +64,8 @@ export async function startHttpEndpoint(options: {
         res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
         res.end(text);
       } else if (url.pathname === "/") {
-        const html = await renderDashboard(service, { userId: url.searchParams.get("user"), policy, now: DateTime.now() });
-        res.writeHead(200, {
+        const { status, html } = await renderDashboard(service, { userId: url.searchParams.get("user"), policy, now: DateTime.now() });
+        res.writeHead(status, {
           "content-type": "text/html; charset=utf-8",
           "cache-control": "no-store",
           // The page has no script; this says so to the browser too.
