@@ -41,6 +41,13 @@ export class ConfigError extends Error {
 
 /** Reads the environment; throws a ConfigError naming every bad number at once. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { config, problems } = checkConfig(env);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Reads the environment: the configuration, and every bad number (one sentence each). */
+export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Config; problems: string[] } {
   const problems: string[] = [];
   const dataDir = env.DATA_DIR || ".data";
   const config: Config = {
@@ -62,8 +69,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpPortSet: Boolean(env.HTTP_PORT),
     httpHost: env.HTTP_HOST || "127.0.0.1",
   };
-  if (problems.length) throw new ConfigError(problems);
-  return config;
+  return { config, problems };
 }
 
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], max = Number.MAX_SAFE_INTEGER): number {

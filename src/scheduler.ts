@@ -47,11 +47,11 @@ export interface UploadRunning {
 }
 
 /**
- * Checks the configuration that needs no database (throws a ConfigError naming every problem),
- * opens the outcome journal and readies the plug-in's threads.
+ * Checks the configuration that needs no database (throws a ConfigError naming every problem,
+ * `earlier` ones too), opens the outcome journal and readies the plug-in's threads.
  */
-export async function openUploadRunning(config: Config, logger: Logger): Promise<UploadRunning> {
-  const problems = await localProblems(config);
+export async function openUploadRunning(config: Config, logger: Logger, earlier: string[] = []): Promise<UploadRunning> {
+  const problems = [...earlier, ...(await localProblems(config))];
   if (problems.length) throw new ConfigError(problems);
   const { journal, adopted } = await OutcomeJournal.open(path.join(config.dataDir, "journal"), { hostname: hostname(), pid: process.pid });
   let spec: PluginSpec;

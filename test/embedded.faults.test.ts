@@ -5,6 +5,7 @@ import t from "tap";
 import { execFileSync } from "node:child_process";
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import path from "node:path";
 import pg from "pg";
 import { embeddedBinaries, postgresOsUser, reachableBinaries } from "../src/db/postgres-binaries.js";
@@ -42,7 +43,7 @@ function dataDirFor(t: any): string {
 async function started(w: WorkerProcess): Promise<string> {
   await waitFor("the worker to start", async () => {
     if (w.child.exitCode !== null) throw new Error(`the worker exited ${w.child.exitCode}:\n${w.output()}`);
-    return w.output().includes('"worker started"');
+    return w.output().includes('"worker started"') && /^postgres:\/\//m.test(w.output());
   }, 60_000);
   return w.output().split("\n").find((l) => l.startsWith("postgres://"))!;
 }
@@ -145,6 +146,19 @@ t.test("the embedded default", async (t) => {
     t.equal(errors.length, 1, "one line");
     t.match(errors[0].error, /the embedded PostgreSQL did not start:\n.*invalid value for parameter "shared_buffers": "plenty"[\s\S]*FATAL: {2}configuration file ".*postgresql.conf" contains errors/);
     t.notMatch(w.output(), /\n\s+at /, "no stack trace");
+  });
+
+  t.test("its port taken (by another server): one line naming EMBEDDED_PG_PORT", async (t) => {
+    const holder = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    t.teardown(() => new Promise((resolve) => holder.close(resolve)));
+    const w = startWorker(t, null, { ...env, DATA_DIR: dataDirFor(t), EMBEDDED_PG_PORT: String(port) });
+    t.equal(await w.exited, 1);
+    const errors = w.lines().filter((l) => l.level === "error");
+    t.equal(errors.length, 1, "one line");
+    t.match(errors[0].error, new RegExp(`port ${port} on 127.0.0.1 is taken .*set EMBEDDED_PG_PORT to a free port, or DATABASE_URL`));
+    t.notMatch(w.output(), /^postgres:\/\//m, "no URL to connect to is printed");
   });
 });
 

@@ -93,12 +93,14 @@ t.test("npm start with a bad configuration: one line per problem, exit 1, no sta
     UPLOAD_CONCURRENCY: "0", MAX_ATTEMPTS: "x", UPLOAD_DIR: path.join(dir, "a-file"), DATA_DIR: path.join(dir, "a-file", "data"),
   });
   t.equal(await first.exited, 1, "exits 1 before touching a database");
-  t.same(first.lines().map((l) => [l.level, l.msg]), [["error", "could not start"], ["error", "could not start"]], "the numbers first");
-  t.match(first.lines().map((l) => l.error), [/^UPLOAD_CONCURRENCY="0"/, /^MAX_ATTEMPTS="x"/]);
+  t.same(first.lines().map((l) => [l.level, l.msg]), Array(4).fill(["error", "could not start"]), "every problem at once, one line each");
+  t.match(first.lines().map((l) => l.error),
+    [/^UPLOAD_CONCURRENCY="0"/, /^MAX_ATTEMPTS="x"/, /^UPLOAD_DIR=.*a-file is not a writable folder/, /^DATA_DIR=.*is not a writable folder/]);
 
   const second = startWorker(t, null, { UPLOAD_DIR: path.join(dir, "a-file"), DATA_DIR: path.join(dir, "a-file", "data") });
   t.equal(await second.exited, 1);
   t.match(second.lines().map((l) => l.error), [/^UPLOAD_DIR=.*a-file is not a writable folder/, /^DATA_DIR=.*is not a writable folder/]);
+  t.notMatch(second.output(), /^postgres:\/\//m, "no URL to connect to is printed");
 
   const third = startWorker(t, null, { MEDIA_PROCESS_MODULE: path.join(dir, "no-export.mjs") });
   t.equal(await third.exited, 1);

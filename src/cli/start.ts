@@ -3,7 +3,7 @@
  * under .data/), its migrations, then the worker, until SIGTERM or SIGINT.
  */
 import pg from "pg";
-import { ConfigError, readConfig, resolveDurations } from "../config.js";
+import { checkConfig, ConfigError, resolveDurations } from "../config.js";
 import { resolveDatabase, type ResolvedDatabase } from "../db/database.js";
 import { prepareDatabase } from "../db/migrate.js";
 import { errorText, GateClosedError, isConnectionError, waitForDatabase } from "../db/pool.js";
@@ -63,14 +63,14 @@ process.on("uncaughtException", (error) => {
 });
 
 try {
-  const config = readConfig();
-  const running = await openUploadRunning(config, logger);
+  // Every bad number, folder and the plug-in at once; durations once PostgreSQL can parse them.
+  const { config, problems } = checkConfig();
+  const running = await openUploadRunning(config, logger, problems);
   journal = running.journal;
 
   database = await resolveDatabase({ ...config, databaseUrl: config.databaseUrl, notice: (message) => logger.warn(message) });
   if (database.embedded) {
-    logger.info("embedded PostgreSQL started; connect with psql to the URL on the next line", { data_dir: config.dataDir });
-    console.log(database.url);
+    logger.info("embedded PostgreSQL started", { data_dir: config.dataDir, port: config.embeddedPort });
     database.embedded.supervise({
       restarting: (how) => logger.error("embedded PostgreSQL exited unexpectedly; starting it again", { how }),
       restarted: () => logger.info("embedded PostgreSQL started again"),
@@ -92,6 +92,11 @@ try {
   logger.info("uploading with", { media_process: config.mediaProcessModule ?? `built-in local destination (${config.uploadDir})` });
   if (!signalled) {
     scheduler = await startScheduler({ databaseUrl: database.url, config, durations, running, logger });
+    // Once everything runs: the lines to act on, each on a line of its own.
+    if (database.embedded) {
+      logger.info("connect with psql to the URL on the next line");
+      console.log(database.url);
+    }
     if (scheduler.httpUrl) console.log(`Dashboard, health and metrics: ${scheduler.httpUrl}`);
   }
 } catch (error) {

@@ -89,7 +89,12 @@ export async function startEmbeddedPostgres(options: {
         if (chunk.toString("utf8").includes("database system is ready to accept connections")) done();
       };
       const onExit = () =>
-        done(new EmbeddedPostgresError(`the embedded PostgreSQL did not start:\n${lastWords(recent)}`));
+        done(new EmbeddedPostgresError(
+          recent.some((line) => line.includes("Address already in use"))
+            ? `the embedded PostgreSQL did not start: port ${options.port} on 127.0.0.1 is taken (another server, or another ` +
+                `worker's embedded one): set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to a server to use.\n${lastWords(recent)}`
+            : `the embedded PostgreSQL did not start:\n${lastWords(recent)}`,
+        ));
       const onError = (error: Error) => done(new EmbeddedPostgresError(`the embedded PostgreSQL could not be run (${bin.postgres}): ${error.message}`));
       const timer = setTimeout(() => {
         server.kill("SIGQUIT");
