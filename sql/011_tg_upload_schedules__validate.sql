@@ -68,6 +68,12 @@ begin
             detail = 'Both ends of a slot are inclusive and a slot lies within one day.',
             hint = 'Give an end_time later than start_time, e.g. 09:00:00 to 11:59:59. For a slot across midnight, create two slots.';
   end if;
+  if new.end_time > time '23:59:59' then
+    raise exception '% ends at 24:00:00, the next day''s midnight.', v_label
+      using errcode = 'UPTIM',
+            detail = 'Both ends of a slot are inclusive and a slot lies within one day: the last second of a day is 23:59:59.',
+            hint = 'End it at 23:59:59 (and start the next day''s slot at 00:00:00 to go on past midnight).';
+  end if;
   if new.max_uploads is null or new.max_uploads < 0 then
     raise exception 'max_uploads % is %.', coalesce(new.max_uploads::text, 'NULL'), case when new.max_uploads is null then 'missing' else 'negative' end
       using errcode = 'UPQTA',

@@ -29,6 +29,9 @@ t.test("bad inputs are refused and change nothing", async (t) => {
   await refused("an end equal to the start",
     "insert into upload_schedules (user_id, day, start_time, end_time) values ($1, 'tuesday', '10:00', '10:00')",
     [user], "UPTIM", /ends before it starts/);
+  await refused("an end at 24:00, the next day's midnight",
+    "insert into upload_schedules (user_id, day, start_time, end_time) values ($1, 'tuesday', '23:00', '24:00')",
+    [user], "UPTIM", /23:00:00-24:00:00 on tuesday ends at 24:00:00, the next day's midnight/);
   await refused("a negative quota",
     "update upload_schedules set max_uploads = -1 where id = $1", [morning], "UPQTA", /max_uploads -1 is negative/);
   await refused("an unknown time zone",
