@@ -4,7 +4,11 @@ import type { Logger } from "./log.js";
 import type { UploadSchedulerService } from "./service.js";
 import type { AttemptOutcome, Video } from "./types.js";
 
-export type Recorded = "written" | "superseded" | "kept";
+/**
+ * written: the database took it; superseded: that attempt is no longer the video's current upload;
+ * refused: the database refuses it for good (the video was deleted); kept: left in the journal.
+ */
+export type Recorded = "written" | "superseded" | "refused" | "kept";
 
 /**
  * Starts uploads and records their outcomes, whatever the database is doing. An outcome, once
@@ -53,6 +57,11 @@ export class UploadOutcomes {
         return null;
       } catch (raw) {
         const error = SchedulerError.from(raw);
+        if (error.kind === "input") {
+          // The video is gone (deleted since its claim): nothing to upload.
+          this.logger.warn("upload skipped: the video no longer exists", { video_id: videoId, code: error.code, reason: error.message });
+          return null;
+        }
         if (error.kind === "state") {
           if (answerLost) {
             // The first try's answer was lost with its connection: if that start happened, the video
@@ -140,6 +149,13 @@ export class UploadOutcomes {
           this.logger.warn("outcome not written: that attempt is no longer the video's current upload", { ...fields, reason: error.message });
           await this.journal.settle(record);
           return "superseded";
+        }
+        if (error.kind === "input") {
+          // No retry changes the answer (the video was deleted while it uploaded): dropped, so
+          // that it never holds up this worker, nor the replay of the next one.
+          this.logger.error("outcome not written: the database refuses it for good", { ...fields, code: error.code, reason: error.message });
+          await this.journal.settle(record);
+          return "refused";
         }
         if (this.closing.signal.aborted) return "kept";
         if (attempt === 1) {

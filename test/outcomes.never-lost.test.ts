@@ -184,6 +184,22 @@ t.test("outcomes against a database that goes away", async (t) => {
     await next.close();
   });
 
+  t.test("a video deleted while it uploads: its outcome is refused for good, and replaying it does not hold up a start", async (t) => {
+    const db = await cluster.database(t);
+    const { outcomes, journal, log } = await setup(t, db);
+    const [a, b] = await claimed(db, ["a", "b"]);
+    await outcomes.start(a!);
+    await db.q("delete from videos where id = any($1)", [[a, b]]);
+    t.equal(await outcomes.record(a!, 1, "success", null), "refused");
+    t.same(journal.pending, [], "dropped from the journal");
+    t.ok(log.msgs().includes("outcome not written: the database refuses it for good"));
+    t.equal(await outcomes.start(b!), null, "a deleted video is not started");
+    t.ok(log.msgs().includes("upload skipped: the video no longer exists"));
+    const replayed = outcomes.replay([{ videoId: a!, attempt: 1, outcome: "success", error: null, at: new Date().toISOString(), worker: "h:0" }]);
+    t.equal(await Promise.race([replayed.then(() => "done"), new Promise((r) => setTimeout(() => r("still waiting"), 5000))]), "done",
+      "a dead process's outcome for a deleted video is dropped at once");
+  });
+
   for (const who of ["another worker", "this worker"] as const) {
     t.test(`a start whose answer was lost with its connection, while ${who} started the video: ${who === "this worker" ? "the upload goes on" : "not uploaded here"}`, async (t) => {
       const db = await cluster.database(t);
