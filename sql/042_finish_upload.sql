@@ -32,6 +32,14 @@ begin
   perform upload_scheduler_private.video_owner(p_video_id);
 
   select v.* into v_video from public.videos v where v.id = p_video_id for update;
+  -- A worker's upload ends by that worker's report (or as interrupted): an application ending
+  -- it could have it retried, and uploaded twice, while the worker still uploads it.
+  if v_video.status = 'uploading' and v_video.worker is not null and upload_scheduler_private.acting_user_id() is not null then
+    raise exception 'Video % is being uploaded by worker %: this session cannot end that attempt.', p_video_id, v_video.worker
+      using errcode = 'UPSTS',
+            detail = 'An application session ends only the uploads it started itself (start_upload).',
+            hint = 'Wait for the worker''s outcome; if that worker is gone, the upload is failed as interrupted after INTERRUPTED_AFTER and retried.';
+  end if;
   if v_video.status = 'uploading' and v_video.attempts = p_attempt then
     if p_now < v_video.started_at then
       raise exception 'p_now % is before attempt % of video % started (%).', p_now, p_attempt, p_video_id, v_video.started_at

@@ -105,13 +105,16 @@ begin
     upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz)
   to upload_scheduler_worker;
 
-  -- An application, for its user: claim and upload by itself, retry.
+  -- An application, for its user: claim and upload by itself (start_upload, finish_upload: it
+  -- cannot end an upload a worker runs), retry. The attempt functions are the runner's.
+  revoke execute on function
+    upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz),
+    upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz)
+  from upload_scheduler_app;
   grant execute on function
     upload_scheduler.find_next_video_to_upload(uuid, timestamptz),
     upload_scheduler.start_upload(uuid, timestamptz),
-    upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz),
     upload_scheduler.finish_upload(uuid, boolean, text, timestamptz),
-    upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz),
     upload_scheduler.retry_video(uuid),
     upload_scheduler.set_schedule(uuid, jsonb),
     upload_scheduler.pause_uploads(uuid, timestamptz, text, timestamptz),

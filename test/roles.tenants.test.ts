@@ -142,6 +142,14 @@ t.test("the app role acts for one user: its rows only, every check still applies
   await app.q("select * from upload_scheduler.finish_upload($1, false, 'nope', $2)", [started.id, AT("09:32")]);
   await app.q("select * from upload_scheduler.retry_video($1)", [started.id]);
   t.same((await app.q("select outcome, error from upload_attempts")), [{ outcome: "failed", error: "nope" }], "and reads its history");
+  // An upload a worker runs is not the application's to end (it could then be retried, and
+  // uploaded twice, while the worker still uploads it).
+  const [next] = await app.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [a, AT("12:30")]);
+  await db.q("select * from upload_scheduler.start_upload_attempt($1, '5 minutes', 'host:1', $2)", [next.id, AT("12:31")]);
+  await rejects(t, app.q("select * from upload_scheduler.finish_upload($1, false, 'app says failed', $2)", [next.id, AT("12:32")]), "UPSTS");
+  await denied(t, "finish_upload_attempt (the runner's)", app.q("select * from upload_scheduler.finish_upload_attempt($1, 1, 'success', null, $2)", [next.id, AT("12:32")]));
+  await denied(t, "start_upload_attempt (the runner's)", app.q("select * from upload_scheduler.start_upload_attempt($1, '5 minutes', 'x', $2)", [next.id, AT("12:32")]));
+  t.equal((await db.q("select status from videos where id = $1", [next.id]))[0].status, "uploading", "the worker's upload goes on");
   await app.q("select set_config('upload_scheduler.user_id', $1, false)", [b]);
   t.same(await app.q("select id from upload_attempts"), [], "switched to B, A's history is gone from view");
   t.same(await countersDrift(db), []);
