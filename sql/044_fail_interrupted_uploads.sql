@@ -10,15 +10,18 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_cutoff timestamptz;
+  v_ahead timestamptz;
   v_users uuid[];
   v_count integer;
 begin
   v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
               - upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes');
+  -- A start stamped further ahead than that is not this clock's (see reset_stale_pending_videos).
+  v_ahead := p_now + p_older_than;
 
   -- Owners' due rows first, then the videos, with SKIP LOCKED in id order (see reset_stale_pending_videos).
   select array_agg(distinct v.user_id) into v_users
-  from public.videos v where v.status = 'uploading' and v.started_at < v_cutoff;
+  from public.videos v where v.status = 'uploading' and (v.started_at < v_cutoff or v.started_at > v_ahead);
   if v_users is null then
     return 0;
   end if;
@@ -27,12 +30,15 @@ begin
 
   with picked as (
     select v.id from public.videos v
-    where v.status = 'uploading' and v.started_at < v_cutoff and v.user_id = any(v_users)
+    where v.status = 'uploading' and (v.started_at < v_cutoff or v.started_at > v_ahead) and v.user_id = any(v_users)
     order by v.id
     for update skip locked
   )
   update public.videos v
   set status = 'failed',
+      -- (a start from the future is brought back to now: its retry's cool-down counts from now)
+      claimed_at = least(v.claimed_at, p_now),
+      started_at = least(v.started_at, p_now),
       finished_at = p_now,
       last_outcome = 'interrupted',
       last_error = format('upload interrupted; outcome unknown (started %s, no result after %s)', v.started_at, p_older_than)
@@ -44,4 +50,4 @@ end;
 $$;
 
 comment on function upload_scheduler.fail_interrupted_uploads(interval, timestamptz) is
-  E'Marks videos uploading for longer than p_older_than (their worker died) as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted; the retry policy then decides. Returns how many.';
+  E'Marks videos uploading for longer than p_older_than (their worker died), or started more than p_older_than after p_now, as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted; the retry policy then decides. Returns how many.';

@@ -41,7 +41,7 @@ begin
          (select count(*)::int from public.videos v where v.status = 'failed' and v.attempts < p_max_attempts),
          (select count(*)::int from public.videos v where v.status = 'failed' and v.attempts >= p_max_attempts),
          p_now - (select min(v.created_at) from public.videos v where v.status = 'initiate'),
-         (select count(*)::int from public.videos v where v.status = 'uploading' and v.started_at < p_now - p_interrupted_after)
+         (select count(*)::int from public.videos v where v.status = 'uploading' and (v.started_at < p_now - p_interrupted_after or v.started_at > p_now + p_interrupted_after))
   from (select null) one
   left join lateral (
     select t.at, t.claimed, t.duration_ms from upload_scheduler.ticks t

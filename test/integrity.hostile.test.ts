@@ -130,3 +130,30 @@ t.test("one tenant's open transaction on its schedule does not stall the tick fo
   const next = await db.q("select user_id from upload_scheduler.claim_due_videos($1)", [AT("09:01")]);
   t.same(next.map((r) => r.user_id), [a, a], "and A's at the next tick");
 });
+
+// The second hostile trial.
+t.test("claims and starts stamped in the future are not this clock's: the next sweeps give them back", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "09:59:59", max: 3 });
+  await queueVideos(db, user, 3);
+  // 2199-12-30 is a Monday: a claim and a start there, and a plain pending row from the future.
+  const far = (local: string) => kolkata(`2199-12-30 ${local}`);
+  await db.q("select upload_scheduler.find_next_video_to_upload($1, $2)", [user, far("09:30")]);
+  const [started] = await db.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [user, far("09:31")]);
+  await db.q("select upload_scheduler.start_upload($1, $2)", [started.id, far("09:32")]);
+  t.equal((await db.q("select overdue_uploads from upload_scheduler.health()"))[0].overdue_uploads, 1, "health counts the start from the future as overdue");
+
+  const now = AT("12:00");
+  t.equal((await db.q("select upload_scheduler.reset_stale_pending_videos('30 minutes', $1) as n", [now]))[0].n, 1);
+  t.equal((await db.q("select upload_scheduler.fail_interrupted_uploads('35 minutes', $1) as n", [now]))[0].n, 1);
+  const rows = await db.q("select status, last_outcome, started_at <= $1 as started_by_now, finished_at = $1 as finished_now from videos where user_id = $2 order by created_at", [now, user]);
+  t.same(rows.map((r) => [r.status, r.last_outcome]), [["initiate", "stale"], ["failed", "interrupted"], ["initiate", null]]);
+  t.ok(rows[1].started_by_now && rows[1].finished_now, "the failed one's times are brought back to now, so its retry's cool-down counts from now");
+  t.match((await db.q("select error from upload_attempts where outcome = 'stale'"))[0].error, /claimed at 2199-12-30 .*, later than now/);
+  t.equal(await used(db, slot), 0, "their places are given back");
+  // A claim within the sweep's interval ahead (a worker's clock a little fast) is left alone.
+  await db.q("select upload_scheduler.find_next_video_to_upload($1, $2)", [user, AT("09:40")]);
+  t.equal((await db.q("select upload_scheduler.reset_stale_pending_videos('30 minutes', $1) as n", [AT("09:20")]))[0].n, 0);
+  t.same(await countersDrift(db), []);
+});
