@@ -13,6 +13,8 @@ export interface Config {
   embeddedPort: number;
   mediaProcessModule: string | undefined;
   uploadDir: string;
+  /** The folders the built-in destination may read sources from; empty: any readable file. */
+  sourceRoots: string[];
   uploadConcurrency: number;
   /** PostgreSQL interval text, e.g. "30 minutes". */
   uploadTimeout: string;
@@ -57,6 +59,7 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Con
     embeddedPort: wholeNumber(env, "EMBEDDED_PG_PORT", 54329, problems, 65535),
     mediaProcessModule: env.MEDIA_PROCESS_MODULE || undefined,
     uploadDir: env.UPLOAD_DIR || path.join(dataDir, "uploads"),
+    sourceRoots: (env.SOURCE_ROOTS ?? "").split(path.delimiter).filter(Boolean),
     uploadConcurrency: wholeNumber(env, "UPLOAD_CONCURRENCY", 4, problems),
     uploadTimeout: env.UPLOAD_TIMEOUT || "30 minutes",
     staleAfter: env.STALE_PENDING_AFTER || "30 minutes",

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import type pg from "pg";
@@ -33,6 +34,12 @@ export async function localProblems(config: Config): Promise<string[]> {
     problems.push(await loadMediaProcess(config.mediaProcessModule).then(() => null, (error: Error) => error.message));
   } else {
     problems.push(await writableFolderProblem("UPLOAD_DIR", config.uploadDir));
+    for (const root of config.sourceRoots) {
+      problems.push(await stat(root).then(
+        (s) => (s.isDirectory() ? null : `SOURCE_ROOTS: ${root} is not a folder.`),
+        () => `SOURCE_ROOTS: ${root} does not exist or cannot be read; give folders, separated by "${path.delimiter}".`,
+      ));
+    }
   }
   problems.push(await writableFolderProblem("DATA_DIR", config.dataDir));
   return problems.filter((p): p is string => p !== null);
@@ -58,7 +65,7 @@ export async function openUploadRunning(config: Config, logger: Logger, earlier:
   if (config.mediaProcessModule) {
     spec = { module: config.mediaProcessModule };
   } else {
-    spec = { uploadDir: config.uploadDir };
+    spec = { uploadDir: config.uploadDir, sourceRoots: config.sourceRoots };
     const stale = await removeStalePartials(config.uploadDir);
     if (stale.length) logger.info("removed the partial copies of uploads whose process died", { files: stale });
   }

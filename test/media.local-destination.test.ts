@@ -2,7 +2,7 @@
 import t from "tap";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
@@ -35,6 +35,17 @@ t.test("a video without a source file fails with a clear message", async (t) => 
   const upload = localDestination(dir);
   await t.rejects(upload(video(null), context()), /has no source file: set videos.source_path/);
   await t.rejects(upload(video(path.join(dir, "missing.mp4")), context()), /does not exist or cannot be read/);
+});
+
+t.test("SOURCE_ROOTS: only files under them are read, through symbolic links too", async (t) => {
+  const dir = t.testdir({ media: { "clip.mp4": "frames", inner: {} }, secrets: { "key.pem": "secret" }, uploads: {} });
+  symlinkSync(path.join(dir, "secrets", "key.pem"), path.join(dir, "media", "inner", "innocent.mp4"));
+  const upload = localDestination(path.join(dir, "uploads"), [path.join(dir, "media")]);
+  t.equal(readFileSync(((await upload(video(path.join(dir, "media", "clip.mp4")), context())) as { path: string }).path, "utf8"), "frames", "a file under a root is copied");
+  await t.rejects(upload(video(path.join(dir, "secrets", "key.pem")), context()), /key\.pem of video .* is outside SOURCE_ROOTS \(.*media\): the built-in destination reads only files under them/);
+  await t.rejects(upload(video(path.join(dir, "media", "..", "secrets", "key.pem")), context()), /outside SOURCE_ROOTS/, "nor through ..");
+  await t.rejects(upload(video(path.join(dir, "media", "inner", "innocent.mp4")), context()), /innocent\.mp4 of video .* is outside SOURCE_ROOTS/, "nor through a link");
+  t.same(readdirSync(path.join(dir, "uploads")), [`${video(null).id}.mp4`], "nothing else was copied");
 });
 
 t.test("an aborted copy leaves nothing behind", async (t) => {

@@ -14,8 +14,9 @@ t.test("readConfig: the contract's defaults, and every bad number at once", asyn
   t.match(config, {
     databaseUrl: undefined, dataDir: ".data", embeddedPort: 54329, mediaProcessModule: undefined, uploadDir: path.join(".data", "uploads"),
     uploadConcurrency: 4, uploadTimeout: "30 minutes", staleAfter: "30 minutes", retryAfter: "30 minutes", maxAttempts: 3,
-    interruptedAfter: undefined, startGrace: "5 minutes", shutdownGrace: "20 seconds",
+    interruptedAfter: undefined, startGrace: "5 minutes", shutdownGrace: "20 seconds", sourceRoots: [],
   });
+  t.same(readConfig({ SOURCE_ROOTS: "/srv/media:/mnt/clips" }).sourceRoots, ["/srv/media", "/mnt/clips"]);
   t.equal(readConfig({ DATA_DIR: "/srv/x", START_GRACE: "0 seconds" }).uploadDir, "/srv/x/uploads");
   try {
     readConfig({ UPLOAD_CONCURRENCY: "0", MAX_ATTEMPTS: "three", EMBEDDED_PG_PORT: "70000", START_GRACE: "1 minute" });
@@ -102,6 +103,10 @@ t.test("npm start with a bad configuration: one line per problem, exit 1, no sta
   t.match(second.lines().map((l) => l.error), [/^UPLOAD_DIR=.*a-file is not a writable folder/, /^DATA_DIR=.*is not a writable folder/]);
   t.notMatch(second.output(), /^postgres:\/\//m, "no URL to connect to is printed");
 
+  const roots = startWorker(t, null, { SOURCE_ROOTS: `${path.join(dir, "a-file")}:${path.join(dir, "nowhere")}` });
+  t.equal(await roots.exited, 1);
+  t.match(roots.lines().map((l) => l.error), [/^SOURCE_ROOTS: .*a-file is not a folder/, /^SOURCE_ROOTS: .*nowhere does not exist/]);
+
   const third = startWorker(t, null, { MEDIA_PROCESS_MODULE: path.join(dir, "no-export.mjs") });
   t.equal(await third.exited, 1);
   t.match(third.lines().map((l) => l.error), [/does not export a function mediaProccess\(video, context\); it exports: upload/]);
@@ -110,7 +115,7 @@ t.test("npm start with a bad configuration: one line per problem, exit 1, no sta
   const fourth = startWorker(t, db, { UPLOAD_TIMEOUT: "2 minutes", INTERRUPTED_AFTER: "1 minute", SHUTDOWN_GRACE: "soon" });
   t.equal(await fourth.exited, 1);
   t.match(fourth.lines().filter((l) => l.level === "error").map((l) => l.error), [/^SHUTDOWN_GRACE="soon" is not a PostgreSQL interval/, /^INTERRUPTED_AFTER="1 minute" must be longer than UPLOAD_TIMEOUT="2 minutes"/]);
-  for (const w of [first, second, third, fourth]) t.notMatch(w.output(), /\n\s+at /, "no stack trace");
+  for (const w of [first, second, roots, third, fourth]) t.notMatch(w.output(), /\n\s+at /, "no stack trace");
 });
 
 t.test("a plug-in path that does not exist", async (t) => {

@@ -50,7 +50,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 // Graphile Worker 0.17 does not await some of its promises. A rejection there is logged, and the
 // worker goes on: the database being away must never end the process.
 process.on("unhandledRejection", (reason) => {
-  if (reason instanceof GateClosedError) logger.warn("a Graphile Worker statement waiting for the database was dropped at shutdown", { error: reason.message });
+  if (reason instanceof GateClosedError) logger.warn("a Graphile Worker statement still waiting for a connection at shutdown was dropped", { error: reason.message });
   else if (isConnectionError(reason)) logger.warn("database connection lost under Graphile Worker; it reconnects", { error: errorText(reason) });
   else logger.error("unhandled rejection; the worker goes on", { error: errorText(reason) });
 });
@@ -89,7 +89,10 @@ try {
   if (prepared === "checked") logger.info("database is up to date (migrations are applied by its owner)");
   const probe = new pg.Pool({ connectionString: database.url, max: 1 });
   const durations = await resolveDurations(probe, config).finally(() => probe.end());
-  logger.info("uploading with", { media_process: config.mediaProcessModule ?? `built-in local destination (${config.uploadDir})` });
+  logger.info("uploading with", {
+    media_process: config.mediaProcessModule ?? `built-in local destination (${config.uploadDir})`,
+    ...(config.mediaProcessModule ? {} : { source_roots: config.sourceRoots.length ? config.sourceRoots : "any file this process can read (set SOURCE_ROOTS when tenants write source_path)" }),
+  });
   if (!signalled) {
     scheduler = await startScheduler({ databaseUrl: database.url, config, durations, running, logger });
     // Once everything runs: the lines to act on, each on a line of its own.

@@ -6,7 +6,7 @@ import type { AttemptOutcome, Video } from "../types.js";
 import { describeRejection, toWire, type WireVideo } from "./plugin.js";
 
 /** Which mediaProccess an upload's thread runs: a module's, or the built-in local destination. */
-export type PluginSpec = { module: string } | { uploadDir: string };
+export type PluginSpec = { module: string } | { uploadDir: string; sourceRoots?: string[] };
 
 /** How mediaProccess ended, seen from outside its thread. */
 export type UploadRun =

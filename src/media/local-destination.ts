@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { Transform } from "node:stream";
@@ -19,20 +19,30 @@ const PARTIAL = /\.(\d+)(?:@(.+))?\.partial$/;
 
 /**
  * The built-in destination: copies the video's source file into `uploadDir`, then checks
- * the copy's size and SHA-256 against the source. The file appears under its final name
+ * the copy's size and SHA-256 against the source. With `sourceRoots`, only files under them
+ * are read (so a tenant that writes source_path cannot have the worker copy /etc/shadow). The file appears under its final name
  * only once it is complete and verified, and never once the upload's signal has fired.
  */
-export function localDestination(uploadDir: string): (video: MediaVideo, context: MediaProcessContext) => Promise<StoredFile> {
+export function localDestination(uploadDir: string, sourceRoots: string[] = []): (video: MediaVideo, context: MediaProcessContext) => Promise<StoredFile> {
+  // The roots as the file system names them (no symbolic link in the way).
+  const roots = Promise.all(sourceRoots.map((root) => realpath(root).catch(() => path.resolve(root))));
   return async (video, { signal, logger }) => {
     signal.throwIfAborted();
     if (!video.sourcePath) {
       throw new Error(`video ${video.id} has no source file: set videos.source_path to the file to upload`);
     }
-    const source = path.resolve(video.sourcePath);
-    const sourceStat = await stat(source).catch(() => {
-      throw new Error(`source file ${source} of video ${video.id} does not exist or cannot be read`);
+    const given = path.resolve(video.sourcePath);
+    // Read through its real path: a symbolic link cannot lead outside SOURCE_ROOTS.
+    const source = await realpath(given).catch(() => {
+      throw new Error(`source file ${given} of video ${video.id} does not exist or cannot be read`);
     });
-    if (!sourceStat.isFile()) throw new Error(`source ${source} of video ${video.id} is not a file`);
+    if (sourceRoots.length > 0 && !(await roots).some((root) => source === root || source.startsWith(root + path.sep))) {
+      throw new Error(`source file ${given} of video ${video.id} is outside SOURCE_ROOTS (${sourceRoots.join(path.delimiter)}): the built-in destination reads only files under them`);
+    }
+    const sourceStat = await stat(source).catch(() => {
+      throw new Error(`source file ${given} of video ${video.id} does not exist or cannot be read`);
+    });
+    if (!sourceStat.isFile()) throw new Error(`source ${given} of video ${video.id} is not a file`);
 
     await mkdir(uploadDir, { recursive: true });
     const target = path.join(uploadDir, `${video.id}${path.extname(source)}`);

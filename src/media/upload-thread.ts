@@ -36,7 +36,7 @@ function threadLogger(base: Record<string, unknown>): Logger {
 }
 
 // Loaded before the upload comes; a module that fails to load fails the upload that comes.
-const loading: Promise<MediaProcess> = "module" in spec ? loadMediaProcess(spec.module) : Promise.resolve(localDestination(spec.uploadDir));
+const loading: Promise<MediaProcess> = "module" in spec ? loadMediaProcess(spec.module) : Promise.resolve(localDestination(spec.uploadDir, spec.sourceRoots));
 loading.catch(() => {});
 
 const controller = new AbortController();
