@@ -73,7 +73,7 @@ begin
             detail = 'An upload starts inside its slot''s window.',
             hint = 'Put it back in the queue (update videos set status = ''initiate'', claimed_at = null where id = …) for the next open slot to claim.';
   when 'created_at' then
-    raise exception 'Video % has no created_at.', p_video_id
+    raise exception 'Video % has no created_at, or an infinite one.', p_video_id
       using errcode = 'UPROW',
             hint = 'Leave created_at out for now(), or give the instant the video joined the queue (its order).';
   else

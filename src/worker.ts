@@ -90,7 +90,7 @@ export async function startScheduler(options: {
       (stopping ??= (async () => {
         let giveUp: NodeJS.Timeout | undefined;
         const stopWaiting = () => {
-          pool.gate.close(new GateClosedError("the worker is shutting down while the database is away"));
+          pool.gate.close(new GateClosedError("the worker has shut down"));
           outcomes.abandon();
         };
         const grace = setTimeout(() => {
