@@ -111,9 +111,8 @@ begin
     -- alone) moves initiate videos, which counted nowhere, to pending in the slot open for each
     -- user, picked under the users' due rows and within the room their counters showed under
     -- their lock: it takes places, gives none back, and needs no check of its slots or quota.
-    select array_agg(d.slot_id order by d.slot_id, d.slot_date), array_agg(d.slot_date order by d.slot_id, d.slot_date),
-           array_agg(d.delta order by d.slot_id, d.slot_date), array_agg(0),
-           array_agg(d.last_claim order by d.slot_id, d.slot_date)
+    -- (The claim holds these counters' locks already: their order here does not matter.)
+    select array_agg(d.slot_id), array_agg(d.slot_date), array_agg(d.delta), array_agg(0), array_agg(d.last_claim)
       into v_slot_ids, v_dates, v_deltas, v_kept, v_last
     from (
       select n.slot_id, n.slot_date, count(*)::int as delta, max(n.claimed_at) as last_claim

@@ -49,9 +49,9 @@ begin
   -- Tells the trigger on videos that these moves are a claim's, made under the users' due rows.
   insert into upload_scheduler.claiming (txid) values (pg_current_xact_id()) on conflict do nothing;
 
-  select array_agg(o.slot_id order by o.slot_id, o.local_date), array_agg(o.local_date order by o.slot_id, o.local_date),
-         array_agg(o.user_id order by o.slot_id, o.local_date), array_agg(o.quota order by o.slot_id, o.local_date),
-         array_agg(o.min_interval order by o.slot_id, o.local_date)
+  -- One aggregate node: the five arrays hold the rows in the same order (no sort: the counters
+  -- are locked in their own order below).
+  select array_agg(o.slot_id), array_agg(o.local_date), array_agg(o.user_id), array_agg(o.quota), array_agg(o.min_interval)
     into v_slot_ids, v_dates, v_users, v_quotas, v_paces
   from (
     with candidates as materialized (
@@ -94,11 +94,12 @@ begin
     return;
   end if;
 
-  -- ON CONFLICT DO UPDATE … WHERE false locks an existing counter without writing it.
+  -- ON CONFLICT DO UPDATE … WHERE false locks an existing counter without writing it. Every
+  -- claim locks its counters in (slot, date) order, so two claims never wait for each other in a circle.
   insert into upload_scheduler.slot_day_counts as c (slot_id, local_date)
   select o.slot_id, o.local_date
-  from unnest(v_slot_ids, v_dates) with ordinality as o (slot_id, local_date, n)
-  order by o.n
+  from unnest(v_slot_ids, v_dates) as o (slot_id, local_date)
+  order by o.slot_id, o.local_date
   on conflict (slot_id, local_date) do update set used = c.used where false;
 
   -- A new statement, so a new snapshot: the counters as the last claim into them left them.
