@@ -31,35 +31,28 @@ comment on function upload_scheduler_private.lock_due(uuid[]) is
   E'Internal: locks the due rows of these users in id order (waiting): the user''s claims and schedule changes take turns on it.';
 
 -- For a tick: takes the due rows of these users that no other session holds (in id order) and
--- returns their users. The row is written at once ('infinity' until refresh_due says otherwise),
--- so the lock costs no second write for the many users left with nothing to claim, and a
--- schedule change at REPEATABLE READ that began before this tick fails to serialise on it.
+-- returns their users. Only locked here: refresh_due writes each of them once, after the claim,
+-- so a schedule change at REPEATABLE READ that began before this tick fails to serialise on it.
 create or replace function upload_scheduler_private.take_due(p_user_ids uuid[])
 returns uuid[]
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-  with taken as (
-    update upload_scheduler.user_due d
-    set due_at = 'infinity'
-    from (
-      select x.user_id from upload_scheduler.user_due x
-      where x.user_id = any(p_user_ids)
-      order by x.user_id
-      for no key update skip locked
-    ) l
-    where d.user_id = l.user_id
-    returning d.user_id
-  )
-  select coalesce(array_agg(t.user_id order by t.user_id), '{}') from taken t
+  select coalesce(array_agg(x.user_id order by x.user_id), '{}')
+  from (
+    select d.user_id from upload_scheduler.user_due d
+    where d.user_id = any(p_user_ids)
+    order by d.user_id
+    for no key update skip locked
+  ) x
 $$;
 
 comment on function upload_scheduler_private.take_due(uuid[]) is
-  E'Internal: a tick takes the due rows of these users that no other session holds (in id order), sets them to infinity until refresh_due, and returns their users.';
+  E'Internal: a tick takes (locks) the due rows of these users that no other session holds, in id order, and returns their users; refresh_due writes them.';
 
--- For a sweep: the same, without the write (a sweep does not set due_at; what it gives back
--- leaves marks for the next tick).
+-- For a sweep: the same, and the sweep does not write them (it does not set due_at; what it
+-- gives back leaves marks for the next tick).
 create or replace function upload_scheduler_private.lock_due_skip(p_user_ids uuid[])
 returns uuid[]
 language sql
@@ -131,7 +124,8 @@ comment on function upload_scheduler_private.due_users(timestamptz) is
 --     else its pacing's next instant, or the moment it closes (no other slot opens before);
 --   none is open: the next slot's start today, else the next local midnight.
 -- Local times become instants with the smaller of the day's two UTC offsets' answers, so on a
--- day the clocks change the bound is never late. Call it on rows take_due has taken.
+-- day the clocks change the bound is never late. Call it on rows take_due has taken: it writes
+-- every one of them.
 create or replace function upload_scheduler_private.refresh_due(p_user_ids uuid[], p_now timestamptz)
 returns void
 language plpgsql
@@ -143,13 +137,25 @@ set enable_mergejoin = off
 as $$
 declare
   v_waiting uuid[];
+  v_idle uuid[];
 begin
   -- Most users a tick looks at have nothing left waiting once it has claimed: one probe each,
-  -- and their due_at stays what take_due set (infinity).
-  select array_agg(x.user_id) into v_waiting
-  from unnest(p_user_ids) as x (user_id)
-  where exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate');
+  -- and their due_at becomes infinity (often the value it had: an update PostgreSQL makes HOT).
+  select array_agg(x.user_id) filter (where x.waiting), array_agg(x.user_id) filter (where not x.waiting)
+    into v_waiting, v_idle
+  from (
+    select x.user_id, exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate') as waiting
+    from unnest(p_user_ids) as x (user_id)
+  ) x;
 
+  -- Every row taken is written, once.
+  if v_idle is not null then
+    update upload_scheduler.user_due d set due_at = 'infinity' where d.user_id = any(v_idle);
+  end if;
+  if v_waiting is null then
+    update upload_scheduler.tick_clock c set latest = p_now where c.latest < p_now;
+    return;
+  end if;
   update upload_scheduler.user_due d
   set due_at = n.due_at
   from (
@@ -217,4 +223,4 @@ end;
 $$;
 
 comment on function upload_scheduler_private.refresh_due(uuid[], timestamptz) is
-  E'Internal: sets these users'' due_at (taken by take_due) from what the database shows at p_now (a lower bound of their next claim: infinity when no video waits, the pause''s end, now while an open slot has room, its pacing''s next instant or its end, the next slot''s start today, or the next local midnight), and moves tick_clock forward.';
+  E'Internal: writes these users'' due_at (taken by take_due) from what the database shows at p_now (a lower bound of their next claim: infinity when no video waits, the pause''s end, now while an open slot has room, its pacing''s next instant or its end, the next slot''s start today, or the next local midnight), and moves tick_clock forward.';
