@@ -8,6 +8,7 @@ language plpgsql
 immutable
 parallel safe
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   return (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])

@@ -4,6 +4,7 @@ returns text
 language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_day text := lower(btrim(p_day));

@@ -4,6 +4,7 @@ returns text
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   -- A zone some user already has was checked when it was stored; pg_timezone_names reads the

@@ -5,6 +5,7 @@ returns timestamptz
 language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   if p_value is null or not isfinite(p_value) then
@@ -30,6 +31,7 @@ returns interval
 language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   if p_value is null or p_value <= interval '0' or p_value > interval '100 years' then
@@ -53,6 +55,7 @@ returns uuid
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_app oid := to_regrole('upload_scheduler_app');
@@ -90,6 +93,7 @@ returns text
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -116,6 +120,7 @@ returns uuid
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -140,6 +145,7 @@ returns uuid
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();
@@ -165,6 +171,7 @@ returns uuid
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_setting text := nullif(current_setting('upload_scheduler.user_id', true), '');

@@ -15,6 +15,7 @@ language sql
 immutable
 parallel safe
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select (p_at at time zone p_time_zone) - (p_at at time zone 'UTC')
 $$;
@@ -34,6 +35,7 @@ returns table (local_date date, opens_at timestamptz, closes_at timestamptz, not
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_isodow int := array_position(array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'], p_day);

@@ -11,6 +11,7 @@ returns integer
 language sql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select coalesce(
     (select e.max_uploads

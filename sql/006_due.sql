@@ -18,6 +18,7 @@ returns void
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select count(*) from (
     select 1 from upload_scheduler.user_due d
@@ -38,6 +39,7 @@ returns uuid[]
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select coalesce(array_agg(x.user_id order by x.user_id), '{}')
   from (
@@ -58,6 +60,7 @@ returns uuid[]
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select coalesce(array_agg(x.user_id order by x.user_id), '{}')
   from (
@@ -79,6 +82,7 @@ returns void
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   perform upload_scheduler_private.lock_due(p_user_ids);
@@ -95,6 +99,7 @@ returns uuid[]
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_latest timestamptz;
@@ -131,6 +136,7 @@ returns void
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 -- Index lookups only: the cost follows the users looked at, never the size of the tables.
 set enable_hashjoin = off
 set enable_mergejoin = off

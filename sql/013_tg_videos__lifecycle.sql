@@ -21,6 +21,7 @@ returns text
 language sql
 immutable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select case
     when p_created_at is null or not isfinite(p_created_at) then 'created_at'
@@ -41,6 +42,7 @@ returns trigger
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 -- The claim turns hash and merge joins off for itself; this trigger runs inside it and needs
 -- them to pair old and new rows in linear time.
 set enable_hashjoin = on

@@ -12,6 +12,7 @@ returns void
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   case p_problem
@@ -94,6 +95,7 @@ returns trigger
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_problem text;
@@ -143,6 +145,7 @@ create or replace function upload_scheduler_private.tg_videos__refuse_update()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   if new.id is distinct from old.id then

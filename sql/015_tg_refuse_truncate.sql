@@ -4,6 +4,7 @@ create or replace function upload_scheduler_private.tg_refuse_truncate()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   raise exception 'TRUNCATE of %.% is refused.', tg_table_schema, tg_table_name

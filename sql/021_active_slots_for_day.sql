@@ -4,6 +4,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_day text := upload_scheduler_private.normalize_weekday(p_day);

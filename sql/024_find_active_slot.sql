@@ -8,6 +8,7 @@ stable
 security definer
 rows 1
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_local timestamp;

@@ -24,6 +24,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 -- Index lookups only (see the comment above): the cost follows the open slots and the claims,
 -- never the size of videos or slot_day_counts, which grow every day.
 set enable_hashjoin = off

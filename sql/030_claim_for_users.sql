@@ -23,6 +23,7 @@ returns setof public.videos
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 -- Index lookups only: the cost follows the open slots and the claims, never the size of
 -- videos or slot_day_counts, which grow every day.
 set enable_hashjoin = off

@@ -8,6 +8,7 @@ volatile
 security definer
 rows 1
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');

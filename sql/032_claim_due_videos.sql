@@ -5,6 +5,7 @@ returns void
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select pg_advisory_xact_lock(hashtext('upload_scheduler: tick'))
 $$;
@@ -27,6 +28,7 @@ language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_mark_ids bigint[];

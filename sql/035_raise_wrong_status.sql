@@ -8,6 +8,7 @@ returns void
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_status text;

@@ -12,6 +12,7 @@ language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_video public.videos;
@@ -91,6 +92,7 @@ language sql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select upload_scheduler.start_upload_attempt(p_video_id, interval '5 minutes', null, p_now)
 $$;

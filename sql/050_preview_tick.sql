@@ -25,6 +25,7 @@ language sql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
   select o.user_id, o.slot_id, o.slot_name, o.time_zone, o.local_date, o.local_time, o.max_uploads, o.used,
          r.room, coalesce(w.ids, '{}'), r.note

@@ -13,6 +13,7 @@ returns public.upload_schedules
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_slot public.upload_schedules;
@@ -153,6 +154,7 @@ language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_new public.upload_schedules[] := '{}';
@@ -243,6 +245,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   perform upload_scheduler_private.user_time_zone(p_user_id);

@@ -4,6 +4,7 @@ returns interval
 language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   if p_horizon is null or p_horizon <= interval '0' or p_horizon > interval '366 days' then
@@ -38,6 +39,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();

@@ -21,6 +21,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
   v_scope uuid := upload_scheduler_private.acting_user_id();

@@ -23,6 +23,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
