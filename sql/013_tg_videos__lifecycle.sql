@@ -43,10 +43,18 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
--- The claim turns hash and merge joins off for itself; this trigger runs inside it and needs
--- them to pair old and new rows in linear time.
+-- Plans. PL/pgSQL keeps each statement's plan for the session, and the planner sizes a
+-- transition table by its rows when the statement was first prepared: a plan made for a one-row
+-- UPDATE (a worker's start_upload) would nested-loop over old_rows and new_rows, quadratic for a
+-- later tick's fifty thousand claims on the same connection (minutes). So nested loops are off
+-- here, and old and new rows are always paired by a hash or merge join, linear at any size (the
+-- claim turns hash and merge joins off for itself; they are on again here). Lookups in the
+-- tables are LATERAL subqueries, which PostgreSQL runs as index probes per row whatever the
+-- setting, and the two statements that join a table to a list (the claim's counters, the
+-- attempts an outcome closes) turn nested loops back on for themselves.
 set enable_hashjoin = on
 set enable_mergejoin = on
+set enable_nestloop = off
 as $$
 declare
   v_bad record;
@@ -61,6 +69,11 @@ declare
   v_last timestamptz[];
   v_marks uuid[];
   v_counted uuid[];
+  v_ended uuid[];
+  v_ended_attempts int[];
+  v_ended_at timestamptz[];
+  v_ended_outcomes text[];
+  v_ended_errors text[];
 begin
   v_claim := false;
   if tg_op = 'UPDATE' then
@@ -214,7 +227,11 @@ begin
         into v_misfit
       from old_rows o
       join new_rows n on n.id = o.id
-      left join public.upload_schedules s on s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+      left join lateral (
+        select s.id, s.user_id, s.day from public.upload_schedules s
+        where s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+        limit 1
+      ) s on true
       where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null
         and not (o.status in ('pending', 'uploading', 'success') and o.slot_id = n.slot_id and o.slot_date = n.slot_date)
         and (s.id is null or s.user_id <> n.user_id
@@ -223,7 +240,11 @@ begin
       select n.id, n.slot_id, n.slot_date, n.user_id, s.id as found_slot, s.user_id as slot_user, s.day
         into v_misfit
       from new_rows n
-      left join public.upload_schedules s on s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+      left join lateral (
+        select s.id, s.user_id, s.day from public.upload_schedules s
+        where s.id = n.slot_id and (v_scope is null or s.user_id = v_scope)
+        limit 1
+      ) s on true
       where n.status in ('pending', 'uploading', 'success') and n.slot_id is not null
         and (s.id is null or s.user_id <> n.user_id
              or s.day <> (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])[extract(isodow from n.slot_date)::int]);
@@ -252,8 +273,8 @@ begin
     select n.id, n.started_at, w.opens_at, w.closes_at into v_bad
     from old_rows o
     join new_rows n on n.id = o.id
-    join public.upload_schedules s on s.id = n.slot_id
-    join public.users u on u.id = n.user_id
+    cross join lateral (select s.start_time, s.end_time from public.upload_schedules s where s.id = n.slot_id limit 1) s
+    cross join lateral (select u.time_zone from public.users u where u.id = n.user_id limit 1) u
     cross join lateral (
       select least((n.slot_date + s.start_time) - upload_scheduler_private.utc_offset(u.time_zone, n.slot_date::timestamp at time zone u.time_zone),
                    (n.slot_date + s.start_time) - upload_scheduler_private.utc_offset(u.time_zone, (n.slot_date + 1)::timestamp at time zone u.time_zone - interval '1 second'))
@@ -276,10 +297,13 @@ begin
   if v_slot_ids is not null and v_claim then
     -- A claim's counters: it created or locked them before it read their room, and took no more
     -- than that room under their lock (and its users' due rows), so they only need raising.
+    -- (An index probe per counter: nested loops on for this statement alone.)
+    perform set_config('enable_nestloop', 'on', true);
     update upload_scheduler.slot_day_counts c
     set used = c.used + d.delta, last_claim_at = greatest(c.last_claim_at, d.last_claim)
     from unnest(v_slot_ids, v_dates, v_deltas, v_last) as d (slot_id, local_date, delta, last_claim)
     where c.slot_id = d.slot_id and c.local_date = d.local_date;
+    perform set_config('enable_nestloop', 'off', true);
   elsif v_slot_ids is not null then
     -- In (slot, date) order, so concurrent statements cannot deadlock on counters. A counter
     -- that no longer exists (its slot was deleted) has nothing to give back.
@@ -300,7 +324,9 @@ begin
     from changed x
     join unnest(v_slot_ids, v_dates, v_deltas) as d (slot_id, local_date, delta)
       on d.slot_id = x.slot_id and d.local_date = x.local_date
-    join public.upload_schedules s on s.id = x.slot_id
+    cross join lateral (
+      select s.id, s.user_id, s.max_uploads, s.slot_name from public.upload_schedules s where s.id = x.slot_id limit 1
+    ) s
     -- The quota that day: a date exception of the slot, else of the whole day, else the slot's.
     left join lateral (
       select e.max_uploads from public.upload_schedule_exceptions e
@@ -332,16 +358,25 @@ begin
     join new_rows n on n.id = o.id
     where o.status = 'pending' and n.status = 'uploading';
 
-    update public.upload_attempts a
-    set finished_at = n.finished_at,
-        outcome = case when n.status = 'success' then 'success'
-                       when n.last_outcome in ('failed', 'timed_out', 'aborted', 'interrupted') then n.last_outcome
-                       else 'failed' end,
-        error = case when n.status = 'failed' then n.last_error end
+    -- The uploads this statement ended (old and new rows paired by a hash or merge join), then
+    -- their attempts by index, one probe each (nested loops on for that statement alone).
+    select array_agg(n.id), array_agg(n.attempts), array_agg(n.finished_at),
+           array_agg(case when n.status = 'success' then 'success'
+                          when n.last_outcome in ('failed', 'timed_out', 'aborted', 'interrupted') then n.last_outcome
+                          else 'failed' end),
+           array_agg(case when n.status = 'failed' then n.last_error end)
+      into v_ended, v_ended_attempts, v_ended_at, v_ended_outcomes, v_ended_errors
     from old_rows o
     join new_rows n on n.id = o.id
-    where o.status = 'uploading' and n.status in ('success', 'failed')
-      and a.video_id = n.id and a.attempt = n.attempts and a.started_at is not null and a.outcome is null;
+    where o.status = 'uploading' and n.status in ('success', 'failed');
+    if v_ended is not null then
+      perform set_config('enable_nestloop', 'on', true);
+      update public.upload_attempts a
+      set finished_at = x.finished_at, outcome = x.outcome, error = x.error
+      from unnest(v_ended, v_ended_attempts, v_ended_at, v_ended_outcomes, v_ended_errors) as x (video_id, attempt, finished_at, outcome, error)
+      where a.video_id = x.video_id and a.attempt = x.attempt and a.started_at is not null and a.outcome is null;
+      perform set_config('enable_nestloop', 'off', true);
+    end if;
   elsif tg_op = 'INSERT' then
     insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, started_at, worker)
     select n.id, n.user_id, n.attempts, n.slot_id, n.slot_date, n.claimed_at, n.started_at, n.worker

@@ -1,0 +1,101 @@
+// A tick's statements stay linear in the rows they touch, whatever the connection ran before.
+//
+// A worker's pooled connection makes one-row writes (a claim, start_upload, finish_upload) and
+// then, a minute later, a tick that claims thousands. PostgreSQL keeps plans for the session: a
+// plan over the trigger's transition tables made for one row nested-loops over both, and a plan
+// kept after five runs compares each row with a whole list (`user_id = ANY ($n)`). Either is
+// quadratic: at 50,000 claims, minutes instead of seconds. This test reads every plan the
+// statements ran with (auto_explain, JSON) after such one-row writes, then several bulk rounds
+// (more than the five custom plans PostgreSQL makes before keeping one), and fails on any plan
+// that rescans a transition table, a list or a CTE once per outer row, or filters by a list
+// parameter row by row. It reads plans, not times.
+import t from "tap";
+import { kolkata, testDatabase } from "./fixtures/db.js";
+
+const USERS = 200;
+const MONDAY_10 = kolkata("2026-11-30 10:00");
+
+type PlanNode = {
+  "Node Type": string;
+  "Parent Relationship"?: string;
+  Filter?: string;
+  "Join Filter"?: string;
+  "Function Name"?: string;
+  "CTE Name"?: string;
+  Plans?: PlanNode[];
+};
+
+/** What in this plan makes it quadratic, if anything. */
+function quadratic(node: PlanNode, found: string[] = []): string[] {
+  const contains = (n: PlanNode, test: (n: PlanNode) => boolean): boolean => test(n) || (n.Plans ?? []).some((c) => contains(c, test));
+  if (node["Node Type"] === "Nested Loop") {
+    const inner = (node.Plans ?? []).find((c) => c["Parent Relationship"] === "Inner");
+    if (inner && contains(inner, (n) => n["Node Type"] === "Named Tuplestore Scan")) found.push("a transition table rescanned per outer row");
+    // (zones holds one row per time zone of the users at hand: a handful, whatever their number)
+    if (inner && contains(inner, (n) => n["Node Type"] === "CTE Scan" && n["CTE Name"] !== "zones")) found.push("a CTE rescanned per outer row");
+    if (inner && contains(inner, (n) => n["Node Type"] === "Function Scan" && n["Function Name"] === "unnest")) found.push("a list rescanned per outer row");
+  }
+  for (const filter of [node.Filter, node["Join Filter"]]) {
+    if (filter && /= ANY \(\$\d+\)/.test(filter)) found.push(`a row-by-row test against a whole list: ${filter}`);
+  }
+  for (const child of node.Plans ?? []) quadratic(child, found);
+  return found;
+}
+
+t.test("after one-row writes on the same connection, bulk claims, give-backs, starts, ends and sweeps keep linear plans", async (t) => {
+  const db = await testDatabase(t);
+  await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, $1)", [USERS]);
+  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
+              select id, 'monday', '00:00', '23:59:59', 3, 'all day' from users`);
+  await db.q(`insert into videos (user_id, title, created_at)
+              select u.id, 'video ' || g, timestamptz '2026-11-01Z' + g * interval '1 minute'
+              from users u cross join generate_series(1, 3) g`);
+  const [first, second] = await db.q("select id from users order by id limit 2");
+
+  const client = await db.connect();
+  const plans: Array<{ "Query Text": string; Plan: PlanNode }> = [];
+  client.on("notice", (notice) => {
+    const text = notice.message ?? "";
+    if (text.startsWith("duration:") && text.includes("{")) plans.push(JSON.parse(text.slice(text.indexOf("{"))));
+  });
+  await client.query("load 'auto_explain'");
+  await client.query("set auto_explain.log_min_duration = 0");
+  await client.query("set auto_explain.log_nested_statements = on");
+  await client.query("set auto_explain.log_format = json");
+  await client.query("set client_min_messages = log");
+  const run = (sql: string, values: unknown[] = []) => client.query(sql, values);
+  const minute = (m: number) => new Date(Date.parse("2026-11-30T04:30:00Z") + m * 60_000).toISOString();
+
+  // One-row writes first, as a worker's connection makes them: a claim, a start, an end, a claim given back.
+  const [{ id: video }] = (await run("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [first.id, MONDAY_10])).rows;
+  await run("select upload_scheduler.start_upload($1, $2)", [video, MONDAY_10]);
+  await run("select upload_scheduler.finish_upload($1, true, null, $2)", [video, MONDAY_10]);
+  const [{ id: other }] = (await run("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [second.id, MONDAY_10])).rows;
+  await run("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where id = $1", [other]);
+  const oneRowPlans = plans.length;
+
+  // Then bulk rounds on the same connection: seven claims of every user and seven give-backs.
+  let claimed = 0;
+  for (let round = 1; round <= 7; round++) {
+    claimed += (await run("select * from upload_scheduler.claim_due_videos($1)", [minute(round)])).rowCount ?? 0;
+    await run("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where status = 'pending'");
+  }
+  // A stale sweep, a plain-SQL start and end of hundreds, and a tick through run_tick.
+  await run("select * from upload_scheduler.claim_due_videos($1)", [minute(10)]);
+  const stale = (await run("select upload_scheduler.reset_stale_pending_videos('30 minutes', $1) as n", [minute(41)])).rows[0].n;
+  await run("select * from upload_scheduler.claim_due_videos($1)", [minute(42)]);
+  await run(`update videos set status = 'uploading', started_at = $1, attempts = attempts + 1 where status = 'pending'`, [minute(43)]);
+  await run(`update videos set status = 'success', finished_at = $1 where status = 'uploading'`, [minute(44)]);
+  await run("select * from upload_scheduler.run_tick(p_now => $1)", [minute(45)]);
+
+  t.ok(claimed >= 7 * USERS, `the bulk rounds claimed for every user each time (${claimed})`);
+  t.ok(stale >= USERS, `the sweep reset hundreds (${stale})`);
+  const [{ n: uploaded }] = await db.q("select count(*)::int as n from upload_attempts where outcome = 'success'");
+  t.ok(uploaded > USERS, `hundreds of attempts opened and closed by plain SQL (${uploaded})`);
+  t.ok(oneRowPlans > 10, `one-row statements were planned first (${oneRowPlans} plans)`);
+  const overTransitionTables = plans.filter((p) => JSON.stringify(p.Plan).includes("Named Tuplestore Scan"));
+  t.ok(overTransitionTables.length > 20, `the trigger's statements were read (${overTransitionTables.length} plans over transition tables)`);
+
+  const bad = plans.flatMap((p) => quadratic(p.Plan).map((why) => `${why}\n  in: ${p["Query Text"].trim().split("\n").slice(0, 3).join(" ")}`));
+  t.same([...new Set(bad)], [], "no plan does per-row work over a whole list, table or CTE");
+});
