@@ -41,7 +41,8 @@ const P_NOW = "2026-11-30T10:00:00Z";
 const server = process.env.DATABASE_URL;
 if (!server) throw new Error("DATABASE_URL is unset: run `npm run bench`, which provides one");
 const quietLogger = new Logger(() => () => {});
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const BENCH_STARTED = performance.now();
+const log = (line: string) => process.stderr.write(`[bench +${Math.round((performance.now() - BENCH_STARTED) / 1000)} s] ${line}\n`);
 
 function urlFor(name: string) {
   const url = new URL(server!);

@@ -268,8 +268,10 @@ begin
   end if;
 
   -- An upload started by hand starts inside its slot's window on its date, or within a day after
-  -- it (the longest START_GRACE); start_upload keeps to the worker's grace itself.
-  if tg_op = 'UPDATE' then
+  -- it (the longest START_GRACE); start_upload keeps to the worker's grace itself. (A claim
+  -- moves initiate videos to pending, which the check above has just confirmed: it starts and
+  -- ends nothing, and skips this and the history below.)
+  if tg_op = 'UPDATE' and not v_claim then
     select n.id, n.started_at, w.opens_at, w.closes_at into v_bad
     from old_rows o
     join new_rows n on n.id = o.id
@@ -351,7 +353,7 @@ begin
   end if;
 
   -- The history: a start opens an attempt, its end closes it (the claim writes nothing here).
-  if tg_op = 'UPDATE' then
+  if tg_op = 'UPDATE' and not v_claim then
     insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, started_at, worker)
     select n.id, n.user_id, n.attempts, n.slot_id, n.slot_date, n.claimed_at, n.started_at, n.worker
     from old_rows o
