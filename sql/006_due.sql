@@ -31,9 +31,12 @@ $$;
 comment on function upload_scheduler_private.lock_due(uuid[]) is
   E'Internal: locks the due rows of these users in id order (waiting): the user''s claims and schedule changes take turns on it.';
 
--- For a tick: takes the due rows of these users that no other session holds (in id order) and
--- returns their users. Only locked here: refresh_due writes each of them once, after the claim,
--- so a schedule change at REPEATABLE READ that began before this tick fails to serialise on it.
+-- Takes the due rows of these users that no other session holds (in id order) and returns
+-- their users; a row being changed by another session is left for the next tick or sweep. Only
+-- locked here. A tick's claim then has refresh_due write each of them once, after the claim, so
+-- a schedule change at REPEATABLE READ that began before the tick fails to serialise on it; a
+-- sweep writes none of them (it does not set due_at: what it gives back leaves marks for the
+-- next tick).
 create or replace function upload_scheduler_private.take_due(p_user_ids uuid[])
 returns uuid[]
 language sql
@@ -51,28 +54,10 @@ as $$
 $$;
 
 comment on function upload_scheduler_private.take_due(uuid[]) is
-  E'Internal: a tick takes (locks) the due rows of these users that no other session holds, in id order, and returns their users; refresh_due writes them.';
+  E'Internal: a tick or a sweep takes (locks) the due rows of these users that no other session holds, in id order, and returns their users; after a tick''s claim, refresh_due writes them.';
 
--- For a sweep: the same, and the sweep does not write them (it does not set due_at; what it
--- gives back leaves marks for the next tick).
-create or replace function upload_scheduler_private.lock_due_skip(p_user_ids uuid[])
-returns uuid[]
-language sql
-volatile
-set search_path = pg_catalog, pg_temp
-set jit = off
-as $$
-  select coalesce(array_agg(x.user_id order by x.user_id), '{}')
-  from (
-    select d.user_id from upload_scheduler.user_due d
-    where d.user_id = any(p_user_ids)
-    order by d.user_id
-    for no key update skip locked
-  ) x
-$$;
-
-comment on function upload_scheduler_private.lock_due_skip(uuid[]) is
-  E'Internal: locks the due rows of these users that no other session holds, in id order, and returns their users (a sweep does not wait for a schedule being changed).';
+-- (The sweeps' copy of take_due, by another name.)
+drop function if exists upload_scheduler_private.lock_due_skip(uuid[]);
 
 -- A change to these users' schedules: lock their rows and mark them due. Always a write, so a
 -- writer at REPEATABLE READ whose snapshot predates a claim of the user fails to serialise

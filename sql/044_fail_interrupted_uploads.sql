@@ -31,7 +31,7 @@ begin
     return 0;
   end if;
   -- Owners being changed by another session are left for the next sweep.
-  v_users := upload_scheduler_private.lock_due_skip(v_users);
+  v_users := upload_scheduler_private.take_due(v_users);
 
   with picked as (
     select v.id from public.videos v
