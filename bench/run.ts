@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
@@ -211,14 +211,19 @@ function pgbenchAvailable(): boolean {
 
 function pgbenchLoad(url: string, users: number, clients: number, script: string) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "upsched-pgbench-"));
-  const out = execFileSync("pgbench", [
-    "-n", "-M", "prepared", "-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(CLAIM_SECONDS),
-    "-D", `users=${users}`, "-f", path.join(BENCH_DIR, "pgbench", script), "-l", `--log-prefix=${path.join(dir, "log")}`, url,
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
-  const latencies = readdirSync(dir).flatMap((f) =>
-    readFileSync(path.join(dir, f), "utf8").trim().split("\n").map((line) => Number(line.split(" ")[2]) / 1000));
-  return { perSecond: tps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  try {
+    const out = execFileSync("pgbench", [
+      "-n", "-M", "prepared", "-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(CLAIM_SECONDS),
+      "-D", `users=${users}`, "-f", path.join(BENCH_DIR, "pgbench", script), "-l", `--log-prefix=${path.join(dir, "log")}`, url,
+    ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
+    const latencies = readdirSync(dir).flatMap((f) =>
+      readFileSync(path.join(dir, f), "utf8").trim().split("\n").map((line) => Number(line.split(" ")[2]) / 1000));
+    return { perSecond: tps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  } finally {
+    // pgbench's per-transaction logs: read, then gone.
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const CLAIM_SQL = "select id from upload_scheduler.find_next_video_to_upload($1, $2)";

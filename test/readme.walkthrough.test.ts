@@ -2,7 +2,7 @@
 // order, through psql, against a running worker (the real `npm start` process).
 import t from "tap";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -30,6 +30,11 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
   }
   const uploads = mkdtempSync(path.join(tmpdir(), "upsched-readme-"));
   const worker = startWorker(t, db, { UPLOAD_DIR: uploads, HTTP_PORT: String(await freePort()) });
+  // After the worker's own teardown: the walkthrough's files and what it uploaded.
+  t.teardown(() => {
+    for (const file of ["/tmp/trailer.mp4", "/tmp/teaser.mp4"]) rmSync(file, { force: true });
+    rmSync(uploads, { recursive: true, force: true });
+  });
   await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
   const dashboard = worker.output().match(/^Dashboard, health and metrics: (\S+)$/m)?.[1];
   t.ok(dashboard, "the dashboard's URL is printed");
