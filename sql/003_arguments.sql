@@ -46,6 +46,26 @@ $$;
 comment on function upload_scheduler_private.check_interval(interval, text, text) is
   E'Returns p_value; raises UPARG (naming p_name, suggesting p_example) unless 0 < p_value <= 100 years.';
 
+create or replace function upload_scheduler_private.check_max_attempts(p_value integer)
+returns integer
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+set jit = off
+as $$
+begin
+  if p_value is null or p_value < 1 then
+    raise exception 'p_max_attempts % is less than 1.', coalesce(p_value::text, 'NULL')
+      using errcode = 'UPARG',
+            hint = 'Pass MAX_ATTEMPTS, the number of upload attempts a video may have in all, e.g. 3.';
+  end if;
+  return p_value;
+end;
+$$;
+
+comment on function upload_scheduler_private.check_max_attempts(integer) is
+  E'Returns p_value; raises UPARG unless it is a number of attempts of at least 1 (MAX_ATTEMPTS).';
+
 -- The user an application session acts for. Sessions whose login role is a member of
 -- upload_scheduler_app (and not a superuser, nor a member of upload_scheduler_worker) act for
 -- the one user named by `set upload_scheduler.user_id = '…'`; every other session acts for all.

@@ -29,9 +29,10 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
--- A bulk statement over lists of thousands: planned for each call with the lists' values, so a
--- test like user_id = any(list) is a hash lookup (a plan kept for the session would compare
--- each row with the whole list, quadratic). Planning costs nothing next to the work.
+-- Planned for each call with its lists' values: a plan kept for the session (PostgreSQL keeps
+-- one after five calls) tests m.user_id = any(v_users) below row by row against the whole list,
+-- quadratic in a tick of thousands; a plan made with the values hashes the list. Planning costs
+-- nothing next to the work. (The sweeps do the same, for v.user_id = any(v_users).)
 set plan_cache_mode = force_custom_plan
 as $$
 declare

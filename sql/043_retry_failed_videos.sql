@@ -9,10 +9,6 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
--- A bulk statement over lists of thousands: planned for each call with the lists' values, so a
--- test like user_id = any(list) is a hash lookup (a plan kept for the session would compare
--- each row with the whole list, quadratic). Planning costs nothing next to the work.
-set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_cutoff timestamptz;
@@ -20,11 +16,7 @@ declare
 begin
   v_cutoff := upload_scheduler_private.check_instant(p_now, 'p_now')
               - upload_scheduler_private.check_interval(p_cool_down, 'p_cool_down', '30 minutes');
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'p_max_attempts % is less than 1.', coalesce(p_max_attempts::text, 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass the number of upload attempts a video may have in all, e.g. 3.';
-  end if;
+  perform upload_scheduler_private.check_max_attempts(p_max_attempts);
 
   -- Nothing is counted against a slot here (failed videos gave their place back), so no
   -- owner lock; SKIP LOCKED, in id order, as in every sweep.

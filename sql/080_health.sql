@@ -28,11 +28,7 @@ as $$
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
   perform upload_scheduler_private.check_interval(p_interrupted_after, 'p_interrupted_after', '35 minutes');
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'p_max_attempts % is less than 1.', coalesce(p_max_attempts::text, 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass MAX_ATTEMPTS, the number of upload attempts a video may have in all, e.g. 3.';
-  end if;
+  perform upload_scheduler_private.check_max_attempts(p_max_attempts);
   return query
   select t.at, p_now - t.at, t.claimed, t.duration_ms,
          (select count(*)::int from upload_scheduler.ticks h where h.at > p_now - interval '1 hour' and h.at <= p_now),

@@ -1,6 +1,6 @@
 // An upload's outcome, once known, is never lost: journaled, retried while the database is away,
 // replayed by the next process when this one dies. On a throw-away cluster of its own.
-import t from "tap";
+import t, { type Test } from "tap";
 import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +21,26 @@ const record = (videoId: string, attempt = 1, outcome: OutcomeRecord["outcome"] 
 function capturedLogger() {
   const lines: any[] = [];
   return { logger: jsonLogger({}, (line) => lines.push(JSON.parse(line))), lines, msgs: () => lines.map((l) => l.msg) };
+}
+
+/**
+ * A start whose connection is cut while it waits: a second session holds the video's row in an
+ * open transaction, the start waits for it, and its backend is terminated. Returns that session
+ * (still in its transaction) and the start's promise, which retries.
+ */
+async function startCutWhileWaiting(t: Test, db: TestDatabase, outcomes: UploadOutcomes, id: string) {
+  const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
+  await holder.connect();
+  t.teardown(() => holder.end());
+  await holder.query("begin");
+  await holder.query("select 1 from videos where id = $1 for update", [id]);
+  const start = outcomes.start(id);
+  const rows = await waitFor("the start to wait for the row lock", async () => {
+    const r = await db.q("select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%start_upload%'");
+    return r.length > 0 && r;
+  });
+  await db.q("select pg_terminate_backend($1)", [rows[0].pid]);
+  return { holder, start };
 }
 
 t.test("the journal", async (t) => {
@@ -205,17 +225,7 @@ t.test("outcomes against a database that goes away", async (t) => {
       const db = await cluster.database(t);
       const { outcomes, log } = await setup(t, db, { retryDelayMs: 400 });
       const [id] = await claimed(db, ["a"]);
-      const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
-      await holder.connect();
-      t.teardown(() => holder.end());
-      await holder.query("begin");
-      await holder.query("select 1 from videos where id = $1 for update", [id]);
-      const start = outcomes.start(id!);
-      const rows = await waitFor("the start to wait for the row lock", async () => {
-        const r = await db.q("select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%start_upload%'");
-        return r.length > 0 && r;
-      });
-      await db.q("select pg_terminate_backend($1)", [rows[0].pid]);
+      const { holder, start } = await startCutWhileWaiting(t, db, outcomes, id!);
       // Meanwhile the video is started: by another worker, or (as if the lost try had committed)
       // under this worker's own name.
       await holder.query("select upload_scheduler.start_upload_attempt($1, '5 minutes', $2)", [id, who === "this worker" ? "h:1" : "elsewhere:9"]);
@@ -235,17 +245,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     const db = await cluster.database(t);
     const { outcomes } = await setup(t, db, { retryDelayMs: 50 });
     const [id] = await claimed(db, ["a"]);
-    const holder = new pg.Client({ connectionString: db.url, application_name: TEST_APPLICATION_NAME });
-    await holder.connect();
-    t.teardown(() => holder.end());
-    await holder.query("begin");
-    await holder.query("select 1 from videos where id = $1 for update", [id]);
-    const start = outcomes.start(id!);
-    const rows = await waitFor("the start to wait for the row lock", async () => {
-      const r = await db.q("select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%start_upload%'");
-      return r.length > 0 && r;
-    });
-    await db.q("select pg_terminate_backend($1)", [rows[0].pid]);
+    const { holder, start } = await startCutWhileWaiting(t, db, outcomes, id!);
     await holder.query("rollback");
     t.equal((await start)?.status, "uploading", "started on the retry");
   });
