@@ -125,6 +125,10 @@ set jit = off
 -- Index lookups only: the cost follows the users looked at, never the size of the tables.
 set enable_hashjoin = off
 set enable_mergejoin = off
+-- A bulk statement over lists of thousands: planned for each call with the lists' values, so a
+-- test like user_id = any(list) is a hash lookup (a plan kept for the session would compare
+-- each row with the whole list, quadratic). Planning costs nothing next to the work.
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_waiting uuid[];

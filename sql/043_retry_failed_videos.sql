@@ -9,6 +9,10 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
+-- A bulk statement over lists of thousands: planned for each call with the lists' values, so a
+-- test like user_id = any(list) is a hash lookup (a plan kept for the session would compare
+-- each row with the whole list, quadratic). Planning costs nothing next to the work.
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_cutoff timestamptz;
