@@ -1,0 +1,114 @@
+-- Weekdays and time zones, as the scheduler reads them.
+
+-- The lowercase English weekday of a local timestamp, as upload_schedules.day stores it.
+-- plpgsql, not SQL: a SQL function with a pinned search_path is never inlined, and is parsed
+-- and planned again at every execution of a cached plan that calls it; plpgsql compiles once
+-- per session.
+create or replace function upload_scheduler_private.weekday_name(p_local timestamp)
+returns text
+language plpgsql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return (array['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])
+         [extract(isodow from p_local)::int];
+end;
+$$;
+
+comment on function upload_scheduler_private.weekday_name(timestamp) is
+  E'The lowercase English weekday (monday … sunday) of a local timestamp.';
+
+-- Accepts a weekday in any case (and with stray spaces) and returns it lowercase; refuses
+-- anything else with the rule of upload_schedules.day.
+create or replace function upload_scheduler_private.normalize_weekday(p_day text)
+returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_day text := lower(btrim(p_day));
+begin
+  if v_day is null or v_day not in ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday') then
+    perform upload_scheduler_private.refuse('upload_schedules_day_check', coalesce(quote_literal(p_day), 'NULL'));
+  end if;
+  return v_day;
+end;
+$$;
+
+comment on function upload_scheduler_private.normalize_weekday(text) is
+  E'Returns the weekday lowercase (''Monday'' -> ''monday''); raises UPDAY for anything that is not an English weekday.';
+
+-- PostgreSQL also accepts abbreviations and POSIX offsets in AT TIME ZONE; the scheduler wants IANA names only.
+create or replace function upload_scheduler_private.assert_known_time_zone(p_time_zone text)
+returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- A zone some user already has was checked when it was stored; pg_timezone_names reads the
+  -- time zone files from disk on every call, which costs milliseconds.
+  if exists (select 1 from public.users u where u.time_zone = p_time_zone) then
+    return p_time_zone;
+  end if;
+  -- pg_timezone_names also lists the tz database's plumbing: 'localtime' and 'posixrules' (the
+  -- server's own files), 'Factory', and the posix/ and right/ copies (right/ counts leap
+  -- seconds). None of them is a place a user lives in.
+  if p_time_zone is null
+     or p_time_zone in ('localtime', 'posixrules', 'Factory')
+     or p_time_zone ~ '^(posix|right)/'
+     or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
+    raise exception 'Unknown time zone %.', coalesce(quote_literal(p_time_zone), 'NULL')
+      using errcode = 'UPTZN',
+            hint = 'Use an IANA time zone name such as ''Asia/Kolkata'', ''Europe/London'' or ''America/New_York'' (select name from pg_timezone_names lists them).';
+  end if;
+  return p_time_zone;
+end;
+$$;
+
+comment on function upload_scheduler_private.assert_known_time_zone(text) is
+  E'Returns the time zone name when it is a known IANA name (pg_timezone_names, without localtime, posixrules, Factory, posix/… and right/…); raises UPTZN otherwise.';
+
+-- The zone's UTC offset at an instant.
+create or replace function upload_scheduler_private.utc_offset(p_time_zone text, p_at timestamptz)
+returns interval
+language plpgsql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return (p_at at time zone p_time_zone) - (p_at at time zone 'UTC');
+end;
+$$;
+
+comment on function upload_scheduler_private.utc_offset(text, timestamptz) is
+  E'The UTC offset of time zone p_time_zone at instant p_at (e.g. 05:30:00 for Asia/Kolkata).';
+
+-- The earliest instant at which the local clock of a zone can show a local time. On a day the
+-- clocks go back, a local time happens twice and PostgreSQL's AT TIME ZONE picks the later one
+-- (America/Havana's midnight of 1 November 2026 is 04:00 and 05:00 UTC); on a day they go
+-- forward, a local time may not exist. Taking the smaller answer of the offsets around it is
+-- never late: what a bound on "the next claim" needs.
+create or replace function upload_scheduler_private.earliest_instant(p_time_zone text, p_local timestamp)
+returns timestamptz
+language plpgsql
+stable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_guess timestamptz := p_local at time zone p_time_zone;
+begin
+  return least(
+    v_guess,
+    (p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess - interval '1 day')) at time zone 'UTC',
+    (p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess + interval '1 day')) at time zone 'UTC');
+end;
+$$;
+
+comment on function upload_scheduler_private.earliest_instant(text, timestamp) is
+  E'The earliest instant at which the clock of p_time_zone can show p_local (the first of two on a day the clocks go back; never later than the real one on a day they go forward).';

@@ -1,0 +1,156 @@
+-- The rule, written once: may this user's videos be claimed at p_now, where, and how many?
+-- Every reader and writer of the schedule asks it: the claim (find_next_video_to_upload,
+-- claim_due_videos), preview_tick, open_slots, find_active_slot, slot_status, the due
+-- bookkeeping (next_at) and the forecast (upcoming_uploads, which adds the claims it plays as
+-- p_extra). A new rule is one edit here.
+--
+-- For each user: the slot open at p_now in the user's zone (its weekday is today and
+-- start_time <= local time <= end_time, at whole seconds; active slots of a user never overlap,
+-- so there is at most one), its facts that day (day_facts: quota with date exceptions, use,
+-- last claim), the pause and the pacing, and from them:
+--   room     how many videos a claim at p_now may take (0 when none);
+--   next_at  a lower bound of the next instant room could be more than 0 if nothing else
+--            changes (p_now when it is already); the due bookkeeping and the forecast step by it;
+--   note     why there is no room, or what limits it, in words.
+create or replace function upload_scheduler_private.claimable(
+  p_user_ids uuid[],
+  p_now timestamptz,
+  p_extra jsonb default null
+)
+returns table (
+  user_id uuid,
+  time_zone text,
+  local_date date,
+  local_time time,
+  slot_id uuid,
+  slot_name varchar,
+  start_time time,
+  end_time time,
+  max_uploads integer,
+  min_interval interval,
+  quota integer,
+  exception_note text,
+  used integer,
+  last_claim_at timestamptz,
+  paused_until timestamptz,
+  pause_reason text,
+  room integer,
+  next_at timestamptz,
+  note text
+)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_users uuid[];
+  v_zones text[];
+  v_dates date[];
+  v_times time[];
+  v_slots uuid[];
+  v_names varchar[];
+  v_starts time[];
+  v_ends time[];
+  v_maxes integer[];
+  v_paces interval[];
+  v_next_starts time[];
+  v_paused timestamptz[];
+  v_reasons text[];
+begin
+  -- Each zone's local clock once; then each user's open slot, or the next one today.
+  select array_agg(u.id), array_agg(u.time_zone), array_agg(z.local_date), array_agg(z.local_time),
+         array_agg(s.id), array_agg(s.slot_name), array_agg(s.start_time), array_agg(s.end_time),
+         array_agg(s.max_uploads), array_agg(s.min_interval), array_agg(nx.start_time),
+         array_agg(u.uploads_paused_until), array_agg(u.pause_reason)
+    into v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
+         v_paused, v_reasons
+  from (
+    select u.id, u.time_zone, u.uploads_paused_until, u.pause_reason
+    from unnest(p_user_ids) as x (id)
+    join public.users u on u.id = x.id
+  ) u
+  join (
+    select z.time_zone,
+           (p_now at time zone z.time_zone)::date as local_date,
+           upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
+           date_trunc('second', p_now at time zone z.time_zone)::time as local_time
+    from (select distinct u.time_zone from unnest(p_user_ids) as x (id) join public.users u on u.id = x.id) z
+  ) z on z.time_zone = u.time_zone
+  left join lateral (
+    select s.id, s.slot_name, s.start_time, s.end_time, s.max_uploads, s.min_interval
+    from public.upload_schedules s
+    where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time <= z.local_time
+    order by s.start_time desc
+    limit 1
+  ) s on s.end_time >= z.local_time
+  left join lateral (
+    select s.start_time
+    from public.upload_schedules s
+    where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time > z.local_time
+    order by s.start_time
+    limit 1
+  ) nx on true;
+
+  if v_users is null then
+    return;
+  end if;
+
+  return query
+  select o.user_id, o.time_zone, o.local_date, o.local_time, o.slot_id, o.slot_name, o.start_time, o.end_time,
+         o.max_uploads, o.min_interval, f.quota, f.exception_note, f.used, f.last_claim_at,
+         case when o.paused_until > p_now then o.paused_until end,
+         case when o.paused_until > p_now then o.pause_reason end,
+         r.room, t.next_at, r.note
+  from unnest(v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
+              v_paused, v_reasons)
+         as o (user_id, time_zone, local_date, local_time, slot_id, slot_name, start_time, end_time, max_uploads,
+               min_interval, next_start, paused_until, pause_reason)
+  left join upload_scheduler_private.day_facts(
+      array(select u from unnest(v_users, v_slots) as y (u, s) where y.s is not null),
+      array(select d from unnest(v_dates, v_slots) as y (d, s) where y.s is not null),
+      array(select s from unnest(v_slots) as y (s) where y.s is not null),
+      array(select a from unnest(v_starts, v_slots) as y (a, s) where y.s is not null),
+      array(select b from unnest(v_ends, v_slots) as y (b, s) where y.s is not null),
+      array(select m from unnest(v_maxes, v_slots) as y (m, s) where y.s is not null),
+      p_extra) f
+    on f.user_id = o.user_id
+  cross join lateral (
+    select
+      case
+        when o.slot_id is null then 0
+        when o.paused_until > p_now then 0
+        when f.used >= f.quota then 0
+        when o.min_interval is not null and p_now < f.last_claim_at + o.min_interval then 0
+        when o.min_interval is not null then 1
+        else f.quota - f.used
+      end as room,
+      case
+        when o.slot_id is null then null
+        when o.paused_until > p_now
+          then format('paused until %s%s', o.paused_until, coalesce(': ' || o.pause_reason, ''))
+        when o.min_interval is not null and p_now < f.last_claim_at + o.min_interval
+          then format('paced: next claim from %s (min_interval %s)', f.last_claim_at + o.min_interval, o.min_interval)
+        when o.min_interval is not null and f.used < f.quota
+          then format('paced: one claim per tick, %s apart', o.min_interval)
+      end as note
+  ) r
+  cross join lateral (
+    select
+      case
+        when r.room > 0 then p_now
+        when o.paused_until > p_now then o.paused_until
+        -- Open, without room: the pacing's next instant while the quota has room, else the slot's
+        -- end (no other slot of the user opens before it).
+        when o.slot_id is not null then
+          least(case when f.used < f.quota then f.last_claim_at + o.min_interval end,
+                upload_scheduler_private.earliest_instant(o.time_zone, o.local_date + o.end_time + interval '1 second'))
+        when o.next_start is not null
+          then upload_scheduler_private.earliest_instant(o.time_zone, o.local_date + o.next_start)
+        else upload_scheduler_private.earliest_instant(o.time_zone, (o.local_date + 1)::timestamp)
+      end as next_at
+  ) t;
+end;
+$$;
+
+comment on function upload_scheduler_private.claimable(uuid[], timestamptz, jsonb) is
+  E'The scheduling rule, written once: for each user, the slot open at p_now (local time, whole seconds, inclusive ends), its quota, use and last claim that day, the pause, and from them room (videos a claim at p_now may take), next_at (a lower bound of the next instant room could be positive) and a note. p_extra adds simulated places (the forecast).';
