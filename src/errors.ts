@@ -1,11 +1,45 @@
 /**
  * One error class for everything the database says. `kind` tells what the caller can do:
- * - "input": the request was wrong (an UP* code of ours, or a data or constraint error); fix it, don't retry.
- * - "state": the video was not in the status the call needs (UPSTS); someone else moved it.
+ * - "input": the request was wrong (a bad value, an unknown id); fix it, don't retry.
+ * - "conflict": the state moved on (another worker started the video, that attempt ended, a
+ *   serialisation failure or a lock held too long); read again, or retry later.
+ * - "tenant": this session may not do that (another tenant's row, an attempt a worker runs).
+ * - "bug": one of the scheduler's own invariants broke; report it.
  * - "connection": the database could not be reached or the connection was lost; retry later.
  * - "database": anything else PostgreSQL raised.
+ * The kind of every UP code is the database's table upload_scheduler.error_codes, copied here
+ * (test/errors.kinds.test.ts fails when the two differ), so no code is classified by its prefix.
  */
-export type SchedulerErrorKind = "input" | "state" | "connection" | "database";
+export type SchedulerErrorKind = "input" | "conflict" | "tenant" | "bug" | "connection" | "database";
+
+/** upload_scheduler.error_codes: every SQLSTATE the scheduler raises, and its kind. */
+export const ERROR_CODES: Readonly<Record<string, Exclude<SchedulerErrorKind, "connection">>> = {
+  UPDAY: "input",
+  UPTIM: "input",
+  UPQTA: "input",
+  UPTZN: "input",
+  UPOVL: "input",
+  UPNAM: "input",
+  UPPAC: "input",
+  UPJSN: "input",
+  UPARG: "input",
+  UPLEN: "input",
+  UPEXC: "input",
+  UPIMM: "input",
+  UPROW: "input",
+  UPTRN: "input",
+  UPMOV: "input",
+  UPNUS: "input",
+  UPNSL: "input",
+  UPNVD: "input",
+  UPVSL: "input",
+  UPFUL: "conflict",
+  UPSTS: "conflict",
+  UPSUP: "conflict",
+  UPOWN: "tenant",
+  UPTEN: "tenant",
+  UPBUG: "bug",
+};
 
 export class SchedulerError extends Error {
   override readonly name = "SchedulerError";
@@ -31,6 +65,11 @@ export class SchedulerError extends Error {
     return this.kind === "connection";
   }
 
+  /** The video the call named does not exist (any more): the only answer that ends an outcome's retries. */
+  get isVideoGone(): boolean {
+    return this.code === "UPNVD";
+  }
+
   /** Wraps whatever pg threw. */
   static from(error: unknown): SchedulerError {
     if (error instanceof SchedulerError) return error;
@@ -48,12 +87,17 @@ export class SchedulerError extends Error {
 }
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "57P01", "57P02", "57P03"]);
+/** PostgreSQL's own codes that mean "the state moved on under you": retry. */
+const CONFLICT_CODES = new Set(["40001", "40P01", "55P03"]);
 
-function kindOf(code: string | undefined, message: string): SchedulerErrorKind {
-  if (code === "UPSTS") return "state";
-  if (code?.startsWith("UP")) return "input";
+export function kindOf(code: string | undefined, message: string): SchedulerErrorKind {
+  if (code && code in ERROR_CODES) return ERROR_CODES[code]!;
+  if (code?.startsWith("UP")) return "bug"; // a code of ours that the table does not know
   if (code && (CONNECTION_CODES.has(code) || code.startsWith("08"))) return "connection";
-  // Data exceptions (22…) and integrity constraint violations (23…) are bad input too.
+  if (code && CONFLICT_CODES.has(code)) return "conflict";
+  // Row-level security refusing another tenant's row.
+  if (code === "42501") return "tenant";
+  // Data exceptions (22…) and integrity constraint violations (23…) are bad input.
   if (code && (code.startsWith("22") || code.startsWith("23"))) return "input";
   if (!code && /Connection terminated|connection.*(closed|lost)|not queryable/i.test(message)) return "connection";
   return "database";

@@ -57,12 +57,12 @@ export class UploadOutcomes {
         return null;
       } catch (raw) {
         const error = SchedulerError.from(raw);
-        if (error.kind === "input") {
+        if (error.isVideoGone) {
           // The video is gone (deleted since its claim): nothing to upload.
           this.logger.warn("upload skipped: the video no longer exists", { video_id: videoId, code: error.code, reason: error.message });
           return null;
         }
-        if (error.kind === "state") {
+        if (error.code === "UPSTS") {
           if (answerLost) {
             // The first try's answer was lost with its connection: if that start happened, the video
             // is uploading under this worker's name, and this worker goes on with it.
@@ -145,15 +145,16 @@ export class UploadOutcomes {
         return "written";
       } catch (raw) {
         const error = SchedulerError.from(raw);
-        if (error.kind === "state") {
+        if (error.code === "UPSUP" || error.code === "UPSTS") {
           this.logger.warn("outcome not written: that attempt is no longer the video's current upload", { ...fields, reason: error.message });
           await this.journal.settle(record);
           return "superseded";
         }
-        if (error.kind === "input") {
+        if (error.isVideoGone) {
           // No retry changes the answer (the video was deleted while it uploaded): dropped, so
-          // that it never holds up this worker, nor the replay of the next one.
-          this.logger.error("outcome not written: the database refuses it for good", { ...fields, code: error.code, reason: error.message });
+          // that it never holds up this worker, nor the replay of the next one. Any other refusal
+          // (a scheduler bug, a lock held too long) keeps the outcome and retries it.
+          this.logger.error("outcome not written: the video no longer exists", { ...fields, code: error.code, reason: error.message });
           await this.journal.settle(record);
           return "refused";
         }

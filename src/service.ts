@@ -267,7 +267,7 @@ export class UploadSchedulerService {
 
   /**
    * Ends attempt `attempt` of an uploading video. Repeating the outcome already recorded returns
-   * quietly (safe to retry after a lost acknowledgement); a SchedulerError of kind "state" says the
+   * quietly (safe to retry after a lost acknowledgement); a SchedulerError of kind "conflict" (UPSUP) says the
    * attempt is no longer running (e.g. it was failed as interrupted).
    */
   async finishUploadAttempt(videoId: string, attempt: number, outcome: AttemptOutcome, error?: string | null, now?: Instant): Promise<Video> {

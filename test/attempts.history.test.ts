@@ -24,7 +24,7 @@ t.test("9. attempt 1's late report cannot land on attempt 2; a repeated report i
 
   const before = await snapshot(db);
   await rejects(t, db.q("select upload_scheduler.finish_upload_attempt($1, 1, 'success', null, $2)", [video, AT("10:12")]),
-    "UPSTS", /Attempt 1 of video .* is not running: it ended as interrupted/);
+    "UPSUP", /Attempt 1 of video .* is not running: it ended as interrupted/);
   t.equal(await snapshot(db), before, "attempt 1's success did not land on attempt 2");
 
   const [done] = await db.q("select * from upload_scheduler.finish_upload_attempt($1, 2, 'success', null, $2)", [video, AT("10:13")]);
@@ -34,7 +34,7 @@ t.test("9. attempt 1's late report cannot land on attempt 2; a repeated report i
   t.equal(again.status, "success", "the same outcome again (a lost acknowledgement, retried) returns quietly");
   t.equal(await snapshot(db), after, "and changes nothing");
   await rejects(t, db.q("select upload_scheduler.finish_upload_attempt($1, 2, 'failed', 'x', $2)", [video, AT("10:15")]),
-    "UPSTS", /it ended as success/);
+    "UPSUP", /it ended as success/);
 
   const history = await db.q(
     "select attempt, outcome, worker, started_at is not null as started, finished_at, error from upload_attempts where video_id = $1 order by id", [video]);
@@ -79,16 +79,21 @@ t.test("the history of a video: each outcome, and the psql recipe for 'why did t
   t.same(await countersDrift(db), []);
 });
 
-t.test("a plain UPDATE that starts or finishes an upload is on record too", async (t) => {
+t.test("a plain UPDATE cannot start or finish an upload: the functions do, and keep the record", async (t) => {
   const db = await testDatabase(t);
   const user = await addUser(db);
   await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 5 });
   const [video] = await queueVideos(db, user, 1);
   await db.q("select * from upload_scheduler.claim_due_videos($1)", [AT("09:00")]);
-  await db.q("update videos set status = 'uploading', started_at = $2, attempts = attempts + 1 where id = $1", [video, AT("09:01")]);
-  await db.q("update videos set status = 'failed', finished_at = $2, last_error = 'by hand' where id = $1", [video, AT("09:02")]);
+  const before = await snapshot(db);
+  const refused = await rejects(t, db.q("update videos set status = 'uploading', started_at = $2, attempts = attempts + 1 where id = $1", [video, AT("09:01")]),
+    "UPMOV", /A plain UPDATE cannot write status/);
+  t.match(refused?.hint, /start_upload/, "the hint names the function to call");
+  await rejects(t, db.q("update videos set attempts = -5 where id = $1", [video]), "UPMOV");
+  t.equal(await snapshot(db), before, "nothing changed");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [video, AT("09:01")]);
+  await db.q("select upload_scheduler.finish_upload($1, false, 'by hand', $2)", [video, AT("09:02")]);
   t.match(await db.q("select attempt, outcome, error, started_at from upload_attempts where video_id = $1", [video]),
     [{ attempt: 1, outcome: "failed", error: "by hand", started_at: new Date(AT("09:01")) }]);
-  await rejects(t, db.q("update videos set attempts = 0 where id = $1", [video]), "UPATT", /cannot be 0 \(it was 1\)/);
-  await rejects(t, db.q("update videos set attempts = -5 where id = $1", [video]), "UPATT");
+  t.same(await countersDrift(db), [], "the ledger agrees with the videos");
 });

@@ -127,8 +127,8 @@ t.test("daylight saving time, rule by rule (New York)", async (t) => {
   ], "in the repeated hour the slot is open twice");
   t.match(back[0].note, /open twice on 2026-11-01: local times 01:00 to 02:00 happen twice .* its quota for the date holds across both/);
   t.equal((await tick("2026-11-01T05:20:00Z")).length, 2, "01:20 EDT: two claimed, the quota");
-  await db.q("update videos set status = 'uploading', started_at = claimed_at, attempts = 1 where status = 'pending'");
-  await db.q(`update videos set status = 'failed', finished_at = started_at
+  await db.q("select upload_scheduler.start_upload(id, claimed_at) from videos where status = 'pending'");
+  await db.q(`select upload_scheduler.finish_upload(id, false, 'x', started_at) from videos
               where id = (select id from videos where status = 'uploading' and slot_date = '2026-11-01' limit 1)`);
   t.equal((await tick("2026-11-01T06:20:00Z")).length, 1, "01:20 EST: open again, but only the place the failure gave back");
   t.equal((await tick("2026-11-01T06:21:00Z")).length, 0, "the quota per local date holds across both passes");

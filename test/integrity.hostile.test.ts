@@ -1,7 +1,7 @@
 // What a hostile trial of the integrity work broke, each now a test: a temp view that stood in
 // for pg_roles, uploads detached from their slot, slots re-created under their old id or
-// switched off, uploads started outside any slot, attempts that did not grow, times out of
-// range, a tenant's open transaction stalling everyone's tick.
+// switched off, uploads started outside any slot, times out of range, a tenant's open
+// transaction stalling everyone's tick.
 import t from "tap";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -45,13 +45,14 @@ t.test("an application session cannot widen its scope with a temp view named lik
   t.equal(error.code, "UPNUS");
 });
 
-t.test("an upload moved off its slot by hand keeps its place, like a deleted one", async (t) => {
+t.test("an upload cannot be moved off its slot by hand; deleted, it keeps its place", async (t) => {
   const db = await testDatabase(t);
   const user = await addUser(db);
   const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "09:59:59", max: 1 });
   await queueVideos(db, user, 3);
   const done = await uploaded(db, user, "09:00");
-  await db.q("update videos set slot_id = null, slot_date = null where id = $1", [done]);
+  await rejects(t, db.q("update videos set slot_id = null, slot_date = null where id = $1", [done]), "UPMOV");
+  await db.q("delete from videos where id = $1", [done]);
   t.equal(await used(db, slot), 1, "the place is kept");
   t.same(await db.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [user, AT("09:10")]), [], "the slot stays full");
   t.same(await countersDrift(db), []);
@@ -79,29 +80,33 @@ t.test("an upload starts inside its slot: not without one, not before it opens, 
   const db = await testDatabase(t);
   const user = await addUser(db);
   const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "09:59:59", max: 5 });
-  const [a, b, c] = await queueVideos(db, user, 3);
-  await db.q("update videos set status = 'pending', claimed_at = $2 where id = $1", [a, AT("09:00")]);
+  // Inserted as history: a claim into no slot, a claim into next Monday's slot, one into today's.
+  const pending = async (slotId: string | null, date: string | null) => (await db.q(
+    "insert into videos (user_id, status, slot_id, slot_date, claimed_at) values ($1, 'pending', $2, $3, $4) returning id",
+    [user, slotId, date, AT("09:00")]))[0].id as string;
+  const a = await pending(null, null);
   const [noSlot] = await db.q("select * from upload_scheduler.start_upload($1, $2)", [a, AT("09:01")]);
   t.match(noSlot, { status: "initiate", last_outcome: "late" }, "claimed into no slot: back to the queue, not uploaded");
-  await db.q("update videos set status = 'pending', slot_id = $2, slot_date = '2026-12-07', claimed_at = $3 where id = $1", [b, slot, AT("09:00")]);
+  const b = await pending(slot, "2026-12-07");
   await rejects(t, db.q("select upload_scheduler.start_upload($1, $2)", [b, AT("09:05")]), "UPARG", /before the slot of video .* opens/);
-  await db.q("update videos set status = 'pending', slot_id = $2, slot_date = '2026-11-30', claimed_at = $3 where id = $1", [c, slot, AT("09:00")]);
+  const c = await pending(slot, "2026-11-30");
   const before = await snapshot(db);
-  await rejects(t, db.q("update videos set status = 'uploading', started_at = $2, attempts = 1 where id = $1", [b, AT("09:05")]),
-    "UPROW", /cannot start at .*: its slot is open from/);
-  await rejects(t, db.q("update videos set status = 'uploading', started_at = $2 where id = $1", [c, AT("09:05")]), "UPATT",
-    /cannot be 0 \(it was 0\)/);
-  await rejects(t, db.q("update videos set status = 'uploading', started_at = $2, attempts = 1 where id = $1", [c, AT("08:55")]),
-    "UPROW", /out of order/);
-  await rejects(t, db.q("update videos set claimed_at = 'infinity' where id = $1", [c]), "UPROW", /outside the years/);
-  await rejects(t, db.q("update videos set created_at = '-infinity' where id = $1", [c]), "UPROW", /no created_at/);
-  await rejects(t, db.q("update videos set slot_date = 'infinity' where id = $1", [c]), "UPROW", /outside the years/);
+  for (const [what, sql] of [
+    ["a start by hand", "update videos set status = 'uploading', started_at = $2, attempts = 1 where id = $1"],
+    ["a start without its attempt", "update videos set status = 'uploading', started_at = $2 where id = $1"],
+    ["a claim moved to infinity", "update videos set claimed_at = 'infinity' where id = $1 and $2::timestamptz is not null"],
+    ["a slot_date at infinity", "update videos set slot_date = 'infinity' where id = $1 and $2::timestamptz is not null"],
+  ] as const) {
+    const error = await rejects(t, db.q(sql, [c, AT("09:05")]), "UPMOV");
+    t.ok(error, what);
+  }
+  await rejects(t, db.q("update videos set created_at = '-infinity' where id = $1", [c]), "UPROW", /outside the years 1900 to 2199/);
   t.equal(await snapshot(db), before, "none of it changed anything");
-  await rejects(t, db.q("select * from upload_scheduler.current_time_info('UTC', '294276-12-31 23:00+00')"), "UPARG", /outside the years 1900 to 2199/);
+  await rejects(t, db.q("select * from upload_scheduler.current_time_info('UTC', '294276-12-31 23:00+00')"), "UPARG", /outside the instants the scheduler handles/);
   t.same(await countersDrift(db), []);
 });
 
-t.test("a deleted user leaves no retired uses behind for a user created later with its id", async (t) => {
+t.test("a deleted user leaves no places behind for a user created later with its id", async (t) => {
   const db = await testDatabase(t);
   const user = await addUser(db);
   await addSlot(db, user, { day: "monday", start: "09:00", end: "09:59:59", max: 3 });
@@ -109,7 +114,8 @@ t.test("a deleted user leaves no retired uses behind for a user created later wi
   await uploaded(db, user, "09:00");
   await db.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [user, AT("09:05")]);
   await db.q("delete from users where id = $1", [user]);
-  t.same(await db.q("select * from upload_scheduler.retired_slot_uses"), []);
+  t.same(await db.q("select * from upload_scheduler.places"), []);
+  t.same(await db.q("select * from upload_scheduler.due_marks"), []);
   t.same(await db.q("select * from upload_scheduler.user_due"), []);
 });
 

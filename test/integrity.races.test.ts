@@ -35,7 +35,8 @@ t.test("6. a claim racing a slot's deletion never leaves a video claimed into a 
   const nothingLeft = async (t: Test, db: TestDatabase) => {
     t.same(await db.q("select id, status, slot_id from videos where status = 'pending' or slot_id is not null"), [],
       "no video is pending in (or points at) the deleted slot");
-    t.same(await db.q("select * from upload_scheduler.slot_day_counts"), [], "and the slot's counter went with it");
+    t.same(await db.q("select count(*)::int as n from upload_scheduler.places where released_at is null"), [{ n: 0 }],
+      "and their places were given back");
     t.same(await countersDrift(db), []);
   };
 
@@ -85,7 +86,7 @@ t.test("6. a claim racing a slot's deletion never leaves a video claimed into a 
     const write = claimer.query(
       "insert into videos (user_id, status, slot_id, slot_date, claimed_at) values ($1, 'pending', $2, '2026-11-30', $3)",
       [user, slot, AT("10:00")]).catch((e) => e);
-    t.ok(await blockedPid(db, claimerPid), "the write waits for the deletion (the slot's KEY SHARE lock)");
+    t.ok(await blockedPid(db, claimerPid), "the write waits for the deletion (both take the user's due row)");
     await deleter.query("commit");
     t.equal((await write).code, "UPNSL", "then finds the slot gone");
     await nothingLeft(t, db);
@@ -132,7 +133,7 @@ t.test("10. ticks, sweeps, direct claims, uploading workers and schedule edits r
     users.push(user);
   }
   // Simulated time advances one second per operation, shared by every session, so stale
-  // claims (after 2 s) and interrupted uploads (after 5 s) are swept all the time.
+  // claims (after 2 s) and interrupted uploads (after a minute) are swept all the time.
   let clock = Date.parse(AT("00:00"));
   const now = () => new Date((clock += 1000)).toISOString();
   const errors: string[] = [];
@@ -142,10 +143,11 @@ t.test("10. ticks, sweeps, direct claims, uploading workers and schedule edits r
       try {
         await work();
       } catch (error: any) {
-        // Expected refusals: a video another session moved first (UPSTS), and a start whose
+        // Expected refusals: a video another session moved first (UPSTS), an attempt swept as
+        // interrupted before its worker reported (UPSUP), and a start whose
         // simulated instant was taken before it waited for a tick that re-claimed the video
         // at a later one (real clocks cannot do that: the claim's transaction started first).
-        if (error.code !== "UPSTS" && !(error.code === "UPARG" && /is before video .* was claimed/.test(error.message))) {
+        if (error.code !== "UPSTS" && error.code !== "UPSUP" && !(error.code === "UPARG" && /is before video .* was claimed/.test(error.message))) {
           errors.push(`${error.code}: ${error.message}`);
         }
       }
@@ -161,11 +163,11 @@ t.test("10. ticks, sweeps, direct claims, uploading workers and schedule edits r
     }
   };
   await Promise.all([
-    loop(() => db.q("select * from upload_scheduler.run_tick('2 seconds', '3 seconds', 5, '5 seconds', null, $1)", [now()])),
-    loop(() => db.q("select * from upload_scheduler.run_tick('2 seconds', '3 seconds', 5, '5 seconds', 20, $1)", [now()])),
+    loop(() => db.q("select * from upload_scheduler.run_tick('2 seconds', '3 seconds', 5, '1 minute', null, $1)", [now()])),
+    loop(() => db.q("select * from upload_scheduler.run_tick('2 seconds', '3 seconds', 5, '1 minute', 20, $1)", [now()])),
     loop(() => db.q("select * from upload_scheduler.claim_due_videos($1, 15)", [now()])),
     loop(() => db.q("select upload_scheduler.reset_stale_pending_videos('2 seconds', $1)", [now()])),
-    loop(() => db.q("select upload_scheduler.fail_interrupted_uploads('5 seconds', $1)", [now()])),
+    loop(() => db.q("select upload_scheduler.fail_interrupted_uploads('1 minute', $1)", [now()])),
     loop(() => db.q("select upload_scheduler.retry_failed_videos('3 seconds', 5, $1)", [now()])),
     loop(() => db.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [users[Math.floor(Math.random() * users.length)], now()])),
     loop(worker),
@@ -190,12 +192,13 @@ t.test("10. ticks, sweeps, direct claims, uploading workers and schedule edits r
   const [{ claims }] = await db.q("select count(*)::int as claims from upload_attempts");
   t.ok(claims > 50, `real work was done: ${claims} attempts on record`);
   t.same(await countersDrift(db), [], "the counters equal a recount");
-  t.same(await db.q(`select v.slot_id, v.slot_date, count(*) from videos v
-                     join upload_schedules s on s.id = v.slot_id
-                     join upload_scheduler.slot_day_counts c on c.slot_id = v.slot_id and c.local_date = v.slot_date
-                     left join upload_schedule_exceptions e on e.user_id = s.user_id and e.local_date = v.slot_date
-                     where v.status in ('pending', 'uploading', 'success')
-                     group by 1, 2, c.kept, c.inherited, e.max_uploads, s.max_uploads
-                     having count(*) + c.kept + c.inherited > coalesce(e.max_uploads, s.max_uploads)`), [],
+  t.same(await db.q(`select s.id, p.local_date, count(*)::int as places, coalesce(e.max_uploads, s.max_uploads) as quota
+                     from upload_schedules s
+                     join upload_scheduler.places p
+                       on p.user_id = s.user_id and p.released_at is null
+                      and p.start_time <= s.end_time and s.start_time <= p.end_time
+                     left join upload_schedule_exceptions e on e.user_id = s.user_id and e.local_date = p.local_date and e.slot_id is null
+                     group by s.id, p.local_date, e.max_uploads, s.max_uploads
+                     having count(*) > coalesce(e.max_uploads, s.max_uploads)`), [],
     "no slot over its quota (of the day, exceptions applied) by a claim");
 });

@@ -81,12 +81,12 @@ t.test("the worker role: ticks, starts and finishes uploads, reads everything, w
     "update upload_schedules set max_uploads = 100",
     "update users set time_zone = 'UTC'",
     "insert into upload_attempts (video_id, user_id, attempt) values ('" + videosA[1] + "', '" + a + "', 1)",
-    "select * from upload_scheduler.slot_day_counts",
-    "update upload_scheduler.slot_day_counts set used = 0",
+    "update upload_scheduler.places set released_at = now()",
+    "delete from upload_scheduler.places",
     "select * from upload_scheduler.find_next_video_to_upload('" + a + "')",
     "select * from upload_scheduler.claim_due_videos()",
     "select upload_scheduler.retry_video('" + videosA[1] + "')",
-    "select upload_scheduler_private.claim_for_users(array['" + a + "'::uuid], null, now(), true)",
+    "select upload_scheduler_private.claim(array['" + a + "'::uuid], now(), null)",
   ]) {
     await denied(t, sql.slice(0, 60), worker.q(sql));
   }
@@ -127,7 +127,8 @@ t.test("the app role acts for one user: its rows only, every check still applies
   t.ok(["42501", "UPNUS"].includes(refusedSlot.code), `a slot for B is refused: ${refusedSlot.message}`);
   await denied(t, "run_tick", app.q("select * from upload_scheduler.run_tick()"));
   await denied(t, "claim_due_videos", app.q("select * from upload_scheduler.claim_due_videos()"));
-  await denied(t, "the counters", app.q("update upload_scheduler.slot_day_counts set used = 0"));
+  await denied(t, "the ledger", app.q("update upload_scheduler.places set released_at = now()"));
+  await denied(t, "reading the ledger", app.q("select * from upload_scheduler.places"));
   t.equal(await snapshot(db), before, "nothing of B (or anyone) changed");
 
   // A's own work, end to end, through every check.
@@ -146,7 +147,7 @@ t.test("the app role acts for one user: its rows only, every check still applies
   // uploaded twice, while the worker still uploads it).
   const [next] = await app.q("select * from upload_scheduler.find_next_video_to_upload($1, $2)", [a, AT("12:30")]);
   await db.q("select * from upload_scheduler.start_upload_attempt($1, '5 minutes', 'host:1', $2)", [next.id, AT("12:31")]);
-  await rejects(t, app.q("select * from upload_scheduler.finish_upload($1, false, 'app says failed', $2)", [next.id, AT("12:32")]), "UPSTS");
+  await rejects(t, app.q("select * from upload_scheduler.finish_upload($1, false, 'app says failed', $2)", [next.id, AT("12:32")]), "UPOWN");
   await denied(t, "finish_upload_attempt (the runner's)", app.q("select * from upload_scheduler.finish_upload_attempt($1, 1, 'success', null, $2)", [next.id, AT("12:32")]));
   await denied(t, "start_upload_attempt (the runner's)", app.q("select * from upload_scheduler.start_upload_attempt($1, '5 minutes', 'x', $2)", [next.id, AT("12:32")]));
   t.equal((await db.q("select status from videos where id = $1", [next.id]))[0].status, "uploading", "the worker's upload goes on");

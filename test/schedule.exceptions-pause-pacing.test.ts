@@ -81,7 +81,8 @@ t.test("pause: nothing of the user is claimed until it ends, by itself or by res
   t.equal(await claims(db, AT("2026-11-30", "09:00")), 10, "ten claimed before the pause");
   const [{ id: running }] = await db.q("select id from videos order by created_at limit 1");
   await db.q("select upload_scheduler.start_upload($1, $2)", [running, AT("2026-11-30", "09:01")]);
-  await db.q("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where status = 'pending'");
+  // The other nine go back to the queue, as stale claims do.
+  t.equal((await db.q("select upload_scheduler.reset_stale_pending_videos('1 minute', $1) as n", [AT("2026-11-30", "09:30")]))[0].n, 9);
   const [paused] = await db.q("select * from upload_scheduler.pause_uploads($1, $2, 'channel review', $3)",
     [user, AT("2026-11-30", "11:00"), AT("2026-11-30", "09:30")]);
   t.same([paused.uploads_paused_until, paused.pause_reason], [new Date(AT("2026-11-30", "11:00")), "channel review"]);
@@ -92,7 +93,7 @@ t.test("pause: nothing of the user is claimed until it ends, by itself or by res
   t.equal((await db.q("select status from videos where id = $1", [running]))[0].status, "success", "the upload running finished");
   t.equal(await claims(db, AT("2026-11-30", "11:00")), 9, "the pause ends by itself at p_until");
 
-  await db.q("update videos set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null where status = 'pending'");
+  t.equal((await db.q("select upload_scheduler.reset_stale_pending_videos('1 minute', $1) as n", [AT("2026-11-30", "11:59")]))[0].n, 9);
   await db.q("update users set uploads_paused_until = 'infinity' where id = $1", [user]);
   t.equal(await claims(db, AT("2026-11-30", "12:00")), 0, "a plain UPDATE pauses too (until resumed)");
   await db.q("select upload_scheduler.resume_uploads($1)", [user]);

@@ -95,7 +95,7 @@ t.test("attempts from Node: start for a worker, finish that attempt, repeat the 
   const again = await service.finishUploadAttempt(video!, 1, "timed_out", null, monday("12:11"));
   t.equal(again.status, "failed", "the same report again returns quietly");
   const stale = await service.finishUploadAttempt(video!, 1, "success", null, monday("12:12")).catch((e) => e);
-  t.match(stale, { kind: "state", code: "UPSTS", message: /ended as timed_out/ });
+  t.match(stale, { kind: "conflict", code: "UPSUP", message: /ended as timed_out/ });
 
   await service.retryVideo(video!);
   await service.claimDueVideos({ now: monday("12:00") });
@@ -164,7 +164,7 @@ t.test("database errors arrive as SchedulerError: bad input, wrong state and los
   const zone = await service.getCurrentTimeInfo("Mars/Olympus").catch((e) => e);
   t.match(zone, { kind: "input", code: "UPTZN" });
   const state = await service.finishUpload(video!, true).catch((e) => e);
-  t.match(state, { kind: "state", code: "UPSTS", detail: /lifecycle/, hint: String });
+  t.match(state, { kind: "conflict", code: "UPSTS", detail: /lifecycle/, hint: String });
 
   const nowhere = new UploadSchedulerService(new pg.Pool({ connectionString: "postgres://nobody@127.0.0.1:1/none", connectionTimeoutMillis: 2000 }));
   const lost = await nowhere.getCurrentTimeInfo().catch((e) => e);

@@ -135,7 +135,9 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
       }
     } else if (r < 0.23) {
       const date = DateTime.fromMillis(at, { zone: model.users.get(user)!.zone }).plus({ days: rnd.int(2) }).toISODate()!;
-      const slot = rnd.next() < 0.5 ? rnd.pick([...model.slots.values()].filter((s) => s.user === user)) : undefined;
+      // A slot's exception is for a date on its weekday (the database refuses any other).
+      const weekday = DateTime.fromISO(date).setLocale("en").weekdayLong!.toLowerCase();
+      const slot = rnd.next() < 0.5 ? rnd.pick([...model.slots.values()].filter((s) => s.user === user && s.day === weekday)) : undefined;
       const max = rnd.int(4);
       await q(`insert into upload_schedule_exceptions (user_id, local_date, slot_id, max_uploads) values ($1, $2, $3, $4)
                on conflict (user_id, local_date, slot_id) do update set max_uploads = excluded.max_uploads`, [user, date, slot?.id ?? null, max]);

@@ -30,20 +30,23 @@ t.test("the bad-input catalogue", async (t) => {
   const afternoon = await addSlot(db, u, { day: "monday", start: "12:00", end: "17:59:59", max: 1, name: "afternoon" });
   await addSlot(db, u, { day: "monday", start: "18:30", end: "19:00", name: "off", active: false });
   const otherSlot = await addSlot(db, other, { day: "monday", start: "09:00", end: "11:59:59", name: "theirs" });
-  const [init, pend, upl, succ, fail] = (await queueVideos(db, u, 5)) as [string, string, string, string, string];
+  const [init] = (await queueVideos(db, u, 1)) as [string];
   const [theirs] = (await queueVideos(db, other, 1)) as [string];
-  // The cast: pend and upl are claimed into the morning (now full: 2 of 2), upl started;
-  // in the afternoon (1 place), fail was uploaded and failed, then succ uploaded.
-  const move = (ids: string[], set: string, at: string) =>
-    db.q(`update videos set ${set} where id = any($1::uuid[])`, [ids, AT(at)]);
-  await move([pend, upl], `status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = $2`, "09:00");
-  await move([upl], "status = 'uploading', started_at = $2, attempts = 1", "09:01");
-  // The afternoon's one place: fail takes it and gives it back, succ takes it for good.
-  for (const [video, end] of [[fail, "status = 'failed', finished_at = $2, last_error = 'x'"], [succ, "status = 'success', finished_at = $2"]] as const) {
-    await move([video], `status = 'pending', slot_id = '${afternoon}', slot_date = '2026-11-30', claimed_at = $2`, "12:00");
-    await move([video], "status = 'uploading', started_at = $2, attempts = 1", "12:01");
-    await move([video], end, "12:02");
-  }
+  // The cast, inserted as history and moved by the functions: pend and upl are claimed into the
+  // morning (now full: 2 of 2), upl started; in the afternoon (1 place), fail was uploaded and
+  // failed, then succ uploaded.
+  const claimed = async (slotId: string, at: string, created: string) => (await db.q(
+    `insert into videos (user_id, status, slot_id, slot_date, claimed_at, created_at)
+     values ($1, 'pending', $2, '2026-11-30', $3, $4) returning id`, [u, slotId, AT(at), created]))[0].id as string;
+  const pend = await claimed(morning, "09:00", "2026-11-01T00:02:00Z");
+  const upl = await claimed(morning, "09:00", "2026-11-01T00:03:00Z");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [upl, AT("09:01")]);
+  const fail = await claimed(afternoon, "12:00", "2026-11-01T00:05:00Z");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [fail, AT("12:01")]);
+  await db.q("select upload_scheduler.finish_upload($1, false, 'x', $2)", [fail, AT("12:02")]);
+  const succ = await claimed(afternoon, "12:00", "2026-11-01T00:04:00Z");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [succ, AT("12:01")]);
+  await db.q("select upload_scheduler.finish_upload($1, true, null, $2)", [succ, AT("12:02")]);
   t.same((await db.q("select status from videos where user_id = $1 order by created_at", [u])).map((r) => r.status),
     ["initiate", "pending", "uploading", "success", "failed"], "the cast is in place");
 
@@ -125,14 +128,14 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "a user's created_at set to NULL", sql: `update users set created_at = null where id = '${u}'`, code: "UPARG", names: "created_at is NULL" },
     { name: "TRUNCATE of the users", sql: "truncate users", code: "0A000", names: "foreign key", postgres: true },
     // Videos, inserted.
-    { name: "an unknown status", sql: video("status", "'queued'"), code: "UPSTS", names: "'queued'" },
-    { name: "a NULL status", sql: video("status", "null"), code: "UPSTS", names: "NULL" },
-    { name: "an empty status", sql: video("status", "''"), code: "UPSTS", names: "''" },
-    { name: "a status in capitals", sql: video("status", "'SUCCESS'"), code: "UPSTS", names: "'SUCCESS'" },
+    { name: "an unknown status", sql: video("status", "'queued'"), code: "UPROW", names: "'queued'" },
+    { name: "a NULL status", sql: video("status", "null"), code: "UPROW", names: "NULL" },
+    { name: "an empty status", sql: video("status", "''"), code: "UPROW", names: "''" },
+    { name: "a status in capitals", sql: video("status", "'SUCCESS'"), code: "UPROW", names: "'SUCCESS'" },
     { name: "a video without a user", sql: "insert into videos (user_id) values (null)", code: "UPNUS", names: "user_id is NULL" },
     { name: "a video for an unknown user", sql: `insert into videos (user_id) values ('${NOBODY}')`, code: "UPNUS", names: NOBODY },
-    { name: "negative attempts", sql: video("attempts", "-5"), code: "UPATT", names: "-5" },
-    { name: "NULL attempts", sql: video("attempts", "null"), code: "UPATT", names: "NULL" },
+    { name: "negative attempts", sql: video("attempts", "-5"), code: "UPROW", names: "-5" },
+    { name: "NULL attempts", sql: video("attempts", "null"), code: "UPROW", names: "NULL" },
     { name: "uploading without started_at", sql: video("status, claimed_at, attempts", `'uploading', now(), 1`), code: "UPROW", names: "uploading without" },
     { name: "uploading without an attempt", sql: video("status, claimed_at, started_at", `'uploading', now(), now()`), code: "UPROW", names: "uploading without" },
     { name: "pending without claimed_at", sql: video("status", "'pending'"), code: "UPROW", names: "pending without claimed_at" },
@@ -141,40 +144,40 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "a date without its slot", sql: video("slot_date", "'2026-11-30'"), code: "UPROW", names: "only one of slot_id and slot_date" },
     { name: "an unknown last_outcome", sql: video("last_outcome", "'meh'"), code: "UPROW", names: "'meh'" },
     { name: "a NULL created_at", sql: video("created_at", "null"), code: "UPROW", names: "no created_at" },
-    { name: "an infinite created_at", sql: video("created_at", "'infinity'"), code: "UPROW", names: "no created_at" },
+    { name: "an infinite created_at", sql: video("created_at", "'infinity'"), code: "UPROW", names: "outside the years" },
     { name: "a video with a NULL id", sql: `insert into videos (id, user_id) values (null, '${u}')`, code: "UPARG", names: "id is NULL" },
     { name: "an upload counted in another user's slot", sql: video("status, slot_id, slot_date, finished_at", `'success', '${otherSlot}', '2026-11-30', now()`), code: "UPVSL", names: "belongs to user" },
-    { name: "an upload counted on the wrong weekday", sql: video("status, slot_id, slot_date", `'success', '${morning}', '2026-12-01'`), code: "UPVSL", names: "2026-12-01" },
-    { name: "an upload counted in a slot that does not exist", sql: video("status, slot_id, slot_date", `'success', '${NOBODY}', '2026-11-30'`), code: "UPNSL", names: NOBODY },
-    { name: "an upload over the slot's quota", sql: video("status, slot_id, slot_date", `'success', '${morning}', '2026-11-30'`), code: "UPFUL", names: "allows 2 uploads on 2026-11-30" },
+    { name: "an upload counted on the wrong weekday", sql: video("status, slot_id, slot_date, finished_at", `'success', '${morning}', '2026-12-01', now()`), code: "UPVSL", names: "2026-12-01" },
+    { name: "an upload counted in a slot that does not exist", sql: video("status, slot_id, slot_date, finished_at", `'success', '${NOBODY}', '2026-11-30', now()`), code: "UPNSL", names: NOBODY },
+    { name: "an upload over the slot's quota", sql: video("status, slot_id, slot_date, finished_at", `'success', '${morning}', '2026-11-30', now()`), code: "UPFUL", names: "allows 2 uploads on 2026-11-30" },
     { name: "a video id that is not a uuid", sql: `insert into videos (id, user_id) values ('not-a-uuid', '${u}')`, code: "22P02", names: "not-a-uuid", postgres: true },
     // Videos, changed.
-    { name: "initiate straight to success", sql: `update videos set status = 'success' where id = '${init}'`, code: "UPSTS", names: "'initiate' to 'success'" },
-    { name: "initiate straight to uploading", sql: `update videos set status = 'uploading', started_at = now(), claimed_at = now(), attempts = 1 where id = '${init}'`, code: "UPSTS", names: "'initiate' to 'uploading'" },
-    { name: "pending straight to success", sql: `update videos set status = 'success' where id = '${pend}'`, code: "UPSTS", names: "'pending' to 'success'" },
-    { name: "an upload put back in the queue", sql: `update videos set status = 'initiate' where id = '${succ}'`, code: "UPSTS", names: "'success' to 'initiate'" },
-    { name: "an upload turned into a failure", sql: `update videos set status = 'failed' where id = '${succ}'`, code: "UPSTS", names: "'success' to 'failed'" },
-    { name: "a failure turned into a success", sql: `update videos set status = 'success' where id = '${fail}'`, code: "UPSTS", names: "'failed' to 'success'" },
-    { name: "a failure claimed again by hand", sql: `update videos set status = 'pending' where id = '${fail}'`, code: "UPSTS", names: "'failed' to 'pending'" },
-    { name: "an upload sent back to pending", sql: `update videos set status = 'pending' where id = '${upl}'`, code: "UPSTS", names: "'uploading' to 'pending'" },
-    { name: "a success started again", sql: `update videos set status = 'uploading' where id = '${succ}'`, code: "UPSTS", names: "'success' to 'uploading'" },
-    { name: "a status that does not exist", sql: `update videos set status = 'done' where id = '${init}'`, code: "UPSTS", names: "'done'" },
-    { name: "a status set to NULL", sql: `update videos set status = null where id = '${init}'`, code: "UPSTS", names: "NULL" },
-    { name: "attempts set below zero", sql: `update videos set attempts = -1 where id = '${init}'`, code: "UPATT", names: "-1" },
-    { name: "attempts raised by hand", sql: `update videos set attempts = attempts + 5 where id = '${fail}'`, code: "UPATT", names: "6" },
-    { name: "attempts set to NULL", sql: `update videos set attempts = null where id = '${init}'`, code: "UPATT", names: "NULL" },
-    { name: "a video's id changed with its status", sql: `update videos set id = gen_random_uuid(), status = 'success' where id = '${init}'`, code: "UPIMM", names: init },
+    { name: "initiate straight to success", sql: `update videos set status = 'success' where id = '${init}'`, code: "UPMOV", names: "status = 'success'" },
+    { name: "initiate straight to uploading", sql: `update videos set status = 'uploading', started_at = now(), claimed_at = now(), attempts = 1 where id = '${init}'`, code: "UPMOV", names: "status = 'uploading', started_at = now()" },
+    { name: "pending straight to success", sql: `update videos set status = 'success' where id = '${pend}'`, code: "UPMOV", names: "status = 'success'" },
+    { name: "an upload put back in the queue", sql: `update videos set status = 'initiate' where id = '${succ}'`, code: "UPMOV", names: "status = 'initiate'" },
+    { name: "an upload turned into a failure", sql: `update videos set status = 'failed' where id = '${succ}'`, code: "UPMOV", names: "status = 'failed'" },
+    { name: "a failure turned into a success", sql: `update videos set status = 'success' where id = '${fail}'`, code: "UPMOV", names: "status = 'success'" },
+    { name: "a failure claimed again by hand", sql: `update videos set status = 'pending' where id = '${fail}'`, code: "UPMOV", names: "status = 'pending'" },
+    { name: "an upload sent back to pending", sql: `update videos set status = 'pending' where id = '${upl}'`, code: "UPMOV", names: "status = 'pending'" },
+    { name: "a success started again", sql: `update videos set status = 'uploading' where id = '${succ}'`, code: "UPMOV", names: "status = 'uploading'" },
+    { name: "a status that does not exist", sql: `update videos set status = 'done' where id = '${init}'`, code: "UPMOV", names: "status = 'done'" },
+    { name: "a status set to NULL", sql: `update videos set status = null where id = '${init}'`, code: "UPMOV", names: "status = null" },
+    { name: "attempts set below zero", sql: `update videos set attempts = -1 where id = '${init}'`, code: "UPMOV", names: "attempts = -1" },
+    { name: "attempts raised by hand", sql: `update videos set attempts = attempts + 5 where id = '${fail}'`, code: "UPMOV", names: "attempts = attempts + 5" },
+    { name: "attempts set to NULL", sql: `update videos set attempts = null where id = '${init}'`, code: "UPMOV", names: "attempts = null" },
+    { name: "a video's id changed with its status", sql: `update videos set id = gen_random_uuid(), status = 'success' where id = '${init}'`, code: "UPMOV", names: init },
     { name: "a video given to another user", sql: `update videos set user_id = '${other}' where id = '${init}'`, code: "UPIMM", names: other },
-    { name: "a pending video losing claimed_at", sql: `update videos set claimed_at = null where id = '${pend}'`, code: "UPROW", names: "pending without claimed_at" },
-    { name: "an upload losing started_at", sql: `update videos set started_at = null where id = '${upl}'`, code: "UPROW", names: "uploading without" },
-    { name: "a failure losing finished_at", sql: `update videos set finished_at = null where id = '${fail}'`, code: "UPROW", names: "failed without finished_at" },
-    { name: "a claim losing its slot but not its date", sql: `update videos set slot_id = null where id = '${pend}'`, code: "UPROW", names: "only one of" },
-    { name: "a claim moved into another user's slot", sql: `update videos set slot_id = '${otherSlot}' where id = '${pend}'`, code: "UPVSL", names: "belongs to user" },
-    { name: "a claim moved to a Tuesday", sql: `update videos set slot_date = '2026-12-01' where id = '${pend}'`, code: "UPVSL", names: "2026-12-01" },
-    { name: "a claim by hand into a full slot", sql: `update videos set status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = now() where id = '${init}'`, code: "UPFUL", names: "this change would count 3" },
-    { name: "an unknown last_outcome set", sql: `update videos set last_outcome = 'whatever' where id = '${init}'`, code: "UPROW", names: "'whatever'" },
+    { name: "a pending video losing claimed_at", sql: `update videos set claimed_at = null where id = '${pend}'`, code: "UPMOV", names: "claimed_at = null" },
+    { name: "an upload losing started_at", sql: `update videos set started_at = null where id = '${upl}'`, code: "UPMOV", names: "started_at = null" },
+    { name: "a failure losing finished_at", sql: `update videos set finished_at = null where id = '${fail}'`, code: "UPMOV", names: "finished_at = null" },
+    { name: "a claim losing its slot but not its date", sql: `update videos set slot_id = null where id = '${pend}'`, code: "UPMOV", names: "slot_id = null" },
+    { name: "a claim moved into another user's slot", sql: `update videos set slot_id = '${otherSlot}' where id = '${pend}'`, code: "UPMOV", names: `slot_id = '${otherSlot}'` },
+    { name: "a claim moved to a Tuesday", sql: `update videos set slot_date = '2026-12-01' where id = '${pend}'`, code: "UPMOV", names: "slot_date = '2026-12-01'" },
+    { name: "a claim by hand into a full slot", sql: `update videos set status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = now() where id = '${init}'`, code: "UPMOV", names: `status = 'pending', slot_id = '${morning}'` },
+    { name: "an unknown last_outcome set", sql: `update videos set last_outcome = 'whatever' where id = '${init}'`, code: "UPMOV", names: "last_outcome = 'whatever'" },
     { name: "a created_at set to NULL", sql: `update videos set created_at = null where id = '${init}'`, code: "UPROW", names: "no created_at" },
-    { name: "a video of another user's counted by hand", sql: `update videos set status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = now() where id = '${theirs}'`, code: "UPVSL", names: "belongs to user" },
+    { name: "a video of another user's counted by hand", sql: `update videos set status = 'pending', slot_id = '${morning}', slot_date = '2026-11-30', claimed_at = now() where id = '${theirs}'`, code: "UPMOV", names: `status = 'pending', slot_id = '${morning}'` },
     { name: "TRUNCATE … CASCADE of the videos", sql: "truncate videos cascade", code: "UPTRN", names: "TRUNCATE of public." },
     { name: "TRUNCATE of the history", sql: "truncate upload_attempts", code: "UPTRN", names: "public.upload_attempts" },
     { name: "TRUNCATE of the videos", sql: "truncate videos", code: "0A000", names: "foreign key", postgres: true },
@@ -211,7 +214,7 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "finishing an unknown video", sql: `select upload_scheduler.finish_upload('${NOBODY}', true)`, code: "UPNVD", names: NOBODY },
     { name: "finishing before the start", sql: `select upload_scheduler.finish_upload('${upl}', true, null, '${AT("09:00")}')`, code: "UPARG", names: "before attempt 1" },
     { name: "an outcome that does not exist", sql: `select upload_scheduler.finish_upload_attempt('${upl}', 1, 'meh')`, code: "UPARG", names: "'meh'" },
-    { name: "the outcome of an attempt that is not running", sql: `select upload_scheduler.finish_upload_attempt('${upl}', 7, 'success')`, code: "UPSTS", names: "Attempt 7" },
+    { name: "the outcome of an attempt that is not running", sql: `select upload_scheduler.finish_upload_attempt('${upl}', 7, 'success')`, code: "UPSUP", names: "Attempt 7" },
     { name: "a retry limit of zero", sql: "select upload_scheduler.retry_failed_videos('30 minutes', 0)", code: "UPARG", names: "p_max_attempts 0" },
     { name: "a negative cool-down", sql: "select upload_scheduler.retry_failed_videos('-1 hour')", code: "UPARG", names: "-01:00:00" },
     { name: "a NULL cool-down", sql: "select upload_scheduler.retry_failed_videos(null)", code: "UPARG", names: "NULL" },
@@ -257,7 +260,7 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "a pause until NULL", sql: `select upload_scheduler.pause_uploads('${u}', null)`, code: "UPARG", names: "p_until NULL" },
     { name: "a pause of an unknown user", sql: `select upload_scheduler.pause_uploads('${NOBODY}')`, code: "UPNUS", names: NOBODY },
     { name: "a pause until minus infinity", sql: `update users set uploads_paused_until = '-infinity' where id = '${u}'`, code: "UPARG", names: "-infinity" },
-    { name: "a pause reason of 600 characters", sql: `update users set pause_reason = repeat('z', 600) where id = '${u}'`, code: "UPARG", names: "600 characters" },
+    { name: "a pause reason of 600 characters", sql: `update users set pause_reason = repeat('z', 600) where id = '${u}'`, code: "UPLEN", names: "600 characters" },
     { name: "resuming an unknown user", sql: `select upload_scheduler.resume_uploads('${NOBODY}')`, code: "UPNUS", names: NOBODY },
     // The week as JSON.
     { name: "a week that is not an array", sql: week({ day: "monday" }), code: "UPJSN", names: "object" },
@@ -265,9 +268,9 @@ t.test("the bad-input catalogue", async (t) => {
     { name: "a week with a negative quota", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", max_uploads: -1 }]), code: "UPQTA", names: "max_uploads -1 is negative" },
     { name: "a week with an unknown weekday", sql: week([{ day: "Caturday", start_time: "09:00:00", end_time: "10:00:00" }]), code: "UPDAY", names: "Caturday" },
     { name: "a week with a time that is not a time", sql: week([{ day: "monday", start_time: "9am", end_time: "10:00:00" }]), code: "UPTIM", names: "9am" },
-    { name: "a week whose slots overlap", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00" }, { day: "monday", start_time: "10:00:00", end_time: "11:00:00" }]), code: "UPOVL", names: "slot 2 (monday 10:00:00-11:00:00) overlaps slot 1" },
+    { name: "a week whose slots overlap", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00" }, { day: "monday", start_time: "10:00:00", end_time: "11:00:00" }]), code: "UPOVL", names: "slot 2 (monday 10:00:00-11:00:00): Slot 10:00:00-11:00:00 on monday overlaps" },
     { name: "a week for another user", sql: week([{ user_id: other, day: "monday", start_time: "09:00:00", end_time: "10:00:00" }]), code: "UPJSN", names: other },
-    { name: "a week with a pacing of zero", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", min_interval: "0" }]), code: "UPPAC", names: "min_interval \"0\"" },
+    { name: "a week with a pacing of zero", sql: week([{ day: "monday", start_time: "09:00:00", end_time: "10:00:00", min_interval: "0" }]), code: "UPPAC", names: "min_interval '00:00:00'" },
     { name: "a week whose slot is a string", sql: week(["monday 9-5"]), code: "UPJSN", names: "monday 9-5" },
     { name: "the week of an unknown user", sql: `select upload_scheduler.set_schedule('${NOBODY}', '[]')`, code: "UPNUS", names: NOBODY },
     { name: "the JSON week of an unknown user", sql: `select upload_scheduler.get_schedule('${NOBODY}')`, code: "UPNUS", names: NOBODY },

@@ -48,14 +48,14 @@ t.test("bad inputs are refused and change nothing", async (t) => {
   await refused("an inactive slot switched on over an active one",
     "insert into upload_schedules (user_id, day, start_time, end_time, is_active) values ($1, 'monday', '10:00', '10:30', true)",
     [user], "UPOVL", /overlaps/);
-  await refused("an unknown status",
-    "update videos set status = 'done' where id = $1", [video], "UPSTS", /cannot move from 'initiate' to 'done'/);
-  await refused("an illegal status change by plain UPDATE",
-    "update videos set status = 'success' where id = $1", [video], "UPSTS", /from 'initiate' to 'success'/);
-  await refused("an illegal change in a batch, even when the other rows are legal",
-    "update videos set status = case when id = $1 then 'pending' else 'uploading' end", [video], "UPSTS", /to 'uploading'/);
+  await refused("an unknown status, by plain UPDATE",
+    "update videos set status = 'done' where id = $1", [video], "UPMOV", /A plain UPDATE cannot write status/);
+  await refused("a status change by plain UPDATE: the functions move videos",
+    "update videos set status = 'success' where id = $1", [video], "UPMOV", /A plain UPDATE cannot write status/);
+  await refused("a change in a batch, even when the other rows would be legal",
+    "update videos set status = case when id = $1 then 'pending' else 'uploading' end", [video], "UPMOV", /cannot write status/);
   await refused("a new video with an unknown status",
-    "insert into videos (user_id, status) values ($1, 'queued')", [user], "UPSTS", /Unknown video status 'queued'/);
+    "insert into videos (user_id, status) values ($1, 'queued')", [user], "UPROW", /Unknown video status 'queued'/);
   await refused("starting a video that was never claimed",
     "select upload_scheduler.start_upload($1)", [video], "UPSTS", /is 'initiate', not 'pending'/);
   await refused("finishing a video that never started",

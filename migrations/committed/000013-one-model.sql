@@ -1,5 +1,5 @@
 --! Previous: sha1:f4734e3155d0d810292aecf0057dad920f90cad1
---! Hash: sha1:35bc582a49b8b8dc6d4eab7e2a6c678280ae7535
+--! Hash: sha1:ef9f6a536ae06a726750a464d3e6159e929e91e1
 --! Message: one model
 
 -- One model: every place a claim takes is a row of an append-only ledger keyed by the user, the
@@ -185,7 +185,7 @@ alter table public.videos
            or upload_scheduler_private.refuse('videos_uploading_is_started', id::text)),
   add constraint videos_finished_has_finished_at
     check (status not in ('success', 'failed') or finished_at is not null
-           or upload_scheduler_private.refuse('videos_finished_has_finished_at', id::text)),
+           or upload_scheduler_private.refuse('videos_finished_has_finished_at', format('%s is %s', id, status))),
   add constraint videos_slot_and_date
     check ((slot_id is null) = (slot_date is null) or upload_scheduler_private.refuse('videos_slot_and_date', id::text)),
   add constraint videos_times_in_order

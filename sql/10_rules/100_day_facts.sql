@@ -3,8 +3,9 @@
 -- user's unreleased places that day whose window shares a second with the slot's window), and
 -- the last claim into that window (pacing; given-back claims count: they were claims).
 --
--- Set-based: one row per element of the arrays (one slot occurrence each), one index probe of
--- the exceptions and one of the places per row, whatever the size of the tables. p_extra adds
+-- Set-based: one row per element of the arrays (one slot occurrence each), in their order, one
+-- index probe of the exceptions and one of the places per row, whatever the size of the tables
+-- (an element without a slot, NULL, gets a row of NULLs). p_extra adds
 -- simulated places (the forecast plays claims that have not happened): a JSON array of
 -- {"user_id", "local_date", "start_time", "end_time", "taken_at"}.
 create or replace function upload_scheduler_private.day_facts(
@@ -28,25 +29,28 @@ returns table (
 )
 language plpgsql
 stable
+rows 10
 set search_path = pg_catalog, pg_temp
 as $$
 begin
   return query
   select x.n, x.user_id, x.slot_id, coalesce(e.max_uploads, x.max_uploads), e.max_uploads, e.note,
-         coalesce(p.used, 0) + coalesce(s.used, 0), greatest(p.last_claim_at, s.last_claim_at)
+         case when x.slot_id is not null then coalesce(p.used, 0) + coalesce(s.used, 0) end,
+         greatest(p.last_claim_at, s.last_claim_at)
   from unnest(p_user_ids, p_dates, p_slot_ids, p_starts, p_ends, p_max_uploads)
          with ordinality as x (user_id, local_date, slot_id, start_time, end_time, max_uploads, n)
   left join lateral (
     select e.max_uploads, e.note
     from public.upload_schedule_exceptions e
-    where e.user_id = x.user_id and e.local_date = x.local_date and (e.slot_id = x.slot_id or e.slot_id is null)
+    where x.slot_id is not null
+      and e.user_id = x.user_id and e.local_date = x.local_date and (e.slot_id = x.slot_id or e.slot_id is null)
     order by e.slot_id nulls last
     limit 1
   ) e on true
   left join lateral (
     select count(*) filter (where p.released_at is null)::int as used, max(p.taken_at) as last_claim_at
     from upload_scheduler.places p
-    where p.user_id = x.user_id and p.local_date = x.local_date
+    where x.slot_id is not null and p.user_id = x.user_id and p.local_date = x.local_date
       and p.start_time <= x.end_time and x.start_time <= p.end_time
   ) p on true
   left join lateral (
@@ -54,7 +58,8 @@ begin
     from jsonb_array_elements(p_extra) j
     where (j->>'user_id')::uuid = x.user_id and (j->>'local_date')::date = x.local_date
       and (j->>'start_time')::time <= x.end_time and x.start_time <= (j->>'end_time')::time
-  ) s on p_extra is not null;
+  ) s on p_extra is not null
+  order by x.n;
 end;
 $$;
 

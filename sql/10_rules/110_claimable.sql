@@ -40,6 +40,9 @@ returns table (
 )
 language plpgsql
 stable
+-- An estimate, not a setting: each row leads to index probes, and a low estimate keeps the
+-- planner on them (a hash join would read all of videos to claim a few; test/tick.linear-plans.test.ts).
+rows 10
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -58,35 +61,41 @@ declare
   v_reasons text[];
 begin
   -- Each zone's local clock once; then each user's open slot, or the next one today.
-  select array_agg(u.id), array_agg(u.time_zone), array_agg(z.local_date), array_agg(z.local_time),
+  select array_agg(u.id), array_agg(u.time_zone), array_agg(u.local_date), array_agg(u.local_time),
          array_agg(s.id), array_agg(s.slot_name), array_agg(s.start_time), array_agg(s.end_time),
          array_agg(s.max_uploads), array_agg(s.min_interval), array_agg(nx.start_time),
          array_agg(u.uploads_paused_until), array_agg(u.pause_reason)
     into v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
          v_paused, v_reasons
   from (
-    select u.id, u.time_zone, u.uploads_paused_until, u.pause_reason
-    from unnest(p_user_ids) as x (id)
-    join public.users u on u.id = x.id
+    with users as materialized (
+      select u.id, u.time_zone, u.uploads_paused_until, u.pause_reason
+      from unnest(p_user_ids) as x (id)
+      join public.users u on u.id = x.id
+    ),
+    -- (a handful of rows, one per time zone, whatever the number of users)
+    zones as materialized (
+      select z.time_zone,
+             (p_now at time zone z.time_zone)::date as local_date,
+             upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
+             date_trunc('second', p_now at time zone z.time_zone)::time as local_time
+      from (select distinct u.time_zone from users u) z
+    )
+    select u.*, z.local_date, z.day, z.local_time
+    from users u
+    join zones z on z.time_zone = u.time_zone
   ) u
-  join (
-    select z.time_zone,
-           (p_now at time zone z.time_zone)::date as local_date,
-           upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
-           date_trunc('second', p_now at time zone z.time_zone)::time as local_time
-    from (select distinct u.time_zone from unnest(p_user_ids) as x (id) join public.users u on u.id = x.id) z
-  ) z on z.time_zone = u.time_zone
   left join lateral (
     select s.id, s.slot_name, s.start_time, s.end_time, s.max_uploads, s.min_interval
     from public.upload_schedules s
-    where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time <= z.local_time
+    where s.user_id = u.id and s.day = u.day and s.is_active and s.start_time <= u.local_time
     order by s.start_time desc
     limit 1
-  ) s on s.end_time >= z.local_time
+  ) s on s.end_time >= u.local_time
   left join lateral (
     select s.start_time
     from public.upload_schedules s
-    where s.user_id = u.id and s.day = z.day and s.is_active and s.start_time > z.local_time
+    where s.user_id = u.id and s.day = u.day and s.is_active and s.start_time > u.local_time
     order by s.start_time
     limit 1
   ) nx on true;
@@ -95,25 +104,24 @@ begin
     return;
   end if;
 
+  -- Each user's row beside its facts, zipped by position (ROWS FROM: no join, linear at any size).
   return query
   select o.user_id, o.time_zone, o.local_date, o.local_time, o.slot_id, o.slot_name, o.start_time, o.end_time,
          o.max_uploads, o.min_interval, f.quota, f.exception_note, f.used, f.last_claim_at,
          case when o.paused_until > p_now then o.paused_until end,
          case when o.paused_until > p_now then o.pause_reason end,
          r.room, t.next_at, r.note
-  from unnest(v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
-              v_paused, v_reasons)
-         as o (user_id, time_zone, local_date, local_time, slot_id, slot_name, start_time, end_time, max_uploads,
-               min_interval, next_start, paused_until, pause_reason)
-  left join upload_scheduler_private.day_facts(
-      array(select u from unnest(v_users, v_slots) as y (u, s) where y.s is not null),
-      array(select d from unnest(v_dates, v_slots) as y (d, s) where y.s is not null),
-      array(select s from unnest(v_slots) as y (s) where y.s is not null),
-      array(select a from unnest(v_starts, v_slots) as y (a, s) where y.s is not null),
-      array(select b from unnest(v_ends, v_slots) as y (b, s) where y.s is not null),
-      array(select m from unnest(v_maxes, v_slots) as y (m, s) where y.s is not null),
-      p_extra) f
-    on f.user_id = o.user_id
+  from rows from (
+         unnest(v_users), unnest(v_zones), unnest(v_dates), unnest(v_times), unnest(v_slots), unnest(v_names),
+         unnest(v_starts), unnest(v_ends), unnest(v_maxes), unnest(v_paces), unnest(v_next_starts), unnest(v_paused),
+         unnest(v_reasons),
+         upload_scheduler_private.day_facts(v_users, v_dates, v_slots, v_starts, v_ends, v_maxes, p_extra))
+       as o (user_id, time_zone, local_date, local_time, slot_id, slot_name, start_time, end_time, max_uploads,
+             min_interval, next_start, paused_until, pause_reason,
+             f_n, f_user_id, f_slot_id, f_quota, f_exception_max, f_exception_note, f_used, f_last_claim_at)
+  cross join lateral (
+    select o.f_quota as quota, o.f_exception_note as exception_note, o.f_used as used, o.f_last_claim_at as last_claim_at
+  ) f
   cross join lateral (
     select
       case

@@ -87,16 +87,21 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_waiting uuid[];
+  v_idle uuid[];
 begin
-  v_waiting := array(
-    select x.user_id from unnest(p_user_ids) as x (user_id)
-    where exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate'));
-
-  update upload_scheduler.user_due d
-  set due_at = coalesce(r.next_at, 'infinity')
-  from unnest(p_user_ids) as x (user_id)
-  left join upload_scheduler_private.claimable(v_waiting, p_now) r on r.user_id = x.user_id
+  select array_agg(x.user_id) filter (where x.waiting), array_agg(x.user_id) filter (where not x.waiting)
+    into v_waiting, v_idle
+  from (
+    select x.user_id, exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate') as waiting
+    from unnest(p_user_ids) as x (user_id)
+  ) x;
+  -- Every row taken is written, once (most often with the value it had: a HOT update).
+  update upload_scheduler.user_due d set due_at = 'infinity'
+  from unnest(v_idle) as x (user_id)
   where d.user_id = x.user_id;
+  update upload_scheduler.user_due d set due_at = r.next_at
+  from upload_scheduler_private.claimable(v_waiting, p_now) r
+  where d.user_id = r.user_id;
 
   update upload_scheduler.tick_clock c set latest = p_now where c.latest < p_now;
 end;

@@ -97,8 +97,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform upload_scheduler_private.give_back(
-    array(select v.id from public.videos v join old_rows o on o.id = v.slot_id where v.status = 'pending'),
-    'initiate', null, now(), 'its slot was deleted');
+    array(select v.id from public.videos v join old_rows o on o.id = v.slot_id where v.status = 'pending'), now());
   delete from public.upload_schedule_exceptions e using old_rows o where e.slot_id = o.id;
   return null;
 end;

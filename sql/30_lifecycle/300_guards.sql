@@ -39,8 +39,9 @@ declare
 begin
   get diagnostics v_stack = pg_context;
   if not upload_scheduler_private.written_by_scheduler(v_stack) then
-    perform upload_scheduler_private.refuse('videos_lifecycle_by_functions',
-      'status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome or last_error');
+    perform upload_scheduler_private.refuse('videos_lifecycle_by_functions', format(
+      'status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome or last_error of public.videos (statement: %s)',
+      left(regexp_replace(current_query(), '\s+', ' ', 'g'), 300)));
   end if;
   return null;
 end;

@@ -24,6 +24,26 @@ $$;
 comment on function upload_scheduler_private.release_places(uuid[], timestamptz) is
   E'Internal: marks the places held by these videos as given back at p_at, and leaves due marks for their users.';
 
+-- Claims that will not be started (their slot was deleted) go back to the queue, their places
+-- with them.
+create or replace function upload_scheduler_private.give_back(p_video_ids uuid[], p_at timestamptz)
+returns void
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.videos v
+  set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null
+  from unnest(p_video_ids) as x (id)
+  where v.id = x.id and v.status = 'pending';
+  perform upload_scheduler_private.release_places(p_video_ids, p_at);
+end;
+$$;
+
+comment on function upload_scheduler_private.give_back(uuid[], timestamptz) is
+  E'Internal: puts these pending videos back in the queue (initiate) and gives their places back at p_at.';
+
 -- For each user given, whose due row the caller holds (it serialises the user's claims with
 -- each other and with changes to the user's schedule), claims the oldest initiate videos into
 -- the room the rule gives at p_now: one statement that moves them to pending and takes their
@@ -118,7 +138,6 @@ declare
   v_marks bigint[];
   v_marked uuid[];
   v_users uuid[];
-  v_skipped uuid[];
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
   if p_limit < 0 then
@@ -132,15 +151,13 @@ begin
     return query select * from upload_scheduler_private.claim(v_users, p_now, p_limit);
     perform upload_scheduler_private.refresh_due(v_users, p_now);
   end if;
-  -- The marks read go, but those of users left for the next tick (a deleted user's go too).
-  v_skipped := array(
-    select x.user_id from unnest(v_marked) as x (user_id)
-    except
-    select y.user_id from unnest(v_users) as y (user_id));
-  delete from upload_scheduler.due_marks m
-  using unnest(v_marks) as x (id)
-  where m.id = x.id
-    and not (m.user_id = any(v_skipped) and exists (select 1 from upload_scheduler.user_due d where d.user_id = m.user_id));
+  -- The marks read go; the users left for the next tick (their schedule is being changed) are
+  -- marked again, if they still exist.
+  delete from upload_scheduler.due_marks m using unnest(v_marks) as x (id) where m.id = x.id;
+  insert into upload_scheduler.due_marks (user_id)
+  select d.user_id
+  from (select x.user_id from unnest(v_marked) as x (user_id) except select y.user_id from unnest(v_users) as y (user_id)) k
+  join upload_scheduler.user_due d on d.user_id = k.user_id;
 end;
 $$;
 

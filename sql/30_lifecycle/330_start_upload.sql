@@ -64,7 +64,7 @@ begin
             p_worker);
     update public.videos v
     set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, last_outcome = 'late'
-    where v.id = p_video_id and v.status = 'pending'
+    where v.id = p_video_id and v.status = 'pending' and v.claimed_at <= p_now
     returning v.* into v_video;
     if not found then
       perform upload_scheduler_private.raise_wrong_status(p_video_id, 'pending', 'start_upload');
@@ -76,11 +76,19 @@ begin
     return v_video;
   end if;
 
+  -- Guarded: still pending, and still claimed no later than p_now (another session may have
+  -- given it back and claimed it again since it was read above).
   update public.videos v
   set status = 'uploading', started_at = p_now, attempts = v.attempts + 1, worker = p_worker
-  where v.id = p_video_id and v.status = 'pending'
+  where v.id = p_video_id and v.status = 'pending' and v.claimed_at <= p_now
   returning v.* into v_video;
   if not found then
+    select v.* into v_video from public.videos v where v.id = p_video_id;
+    if v_video.status = 'pending' and p_now < v_video.claimed_at then
+      raise exception 'p_now % is before video % was claimed (%).', p_now, p_video_id, v_video.claimed_at
+        using errcode = 'UPARG',
+              hint = 'An upload starts after its claim: pass the instant it really starts, or leave p_now out for now().';
+    end if;
     perform upload_scheduler_private.raise_wrong_status(p_video_id, 'pending', 'start_upload');
   end if;
   insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, started_at, worker)

@@ -60,7 +60,7 @@ begin
       finished_at = p_now,
       last_outcome = p_outcome,
       last_error = v_error
-  where v.id = p_video_id and v.status = 'uploading' and v.attempts = p_attempt
+  where v.id = p_video_id and v.status = 'uploading' and v.attempts = p_attempt and v.started_at <= p_now
   returning v.* into v_video;
   if found then
     update public.upload_attempts a

@@ -22,7 +22,7 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  return (p_stamp <= p_now - p_age and (p_stamp > now() or p_stamp <= now() - p_age))
+  return (p_stamp < p_now - p_age and (p_stamp > now() or p_stamp < now() - p_age))
       or p_stamp > greatest(p_now, now()) + p_age;
 end;
 $$;
@@ -49,7 +49,7 @@ begin
   v_ids := array(
     select v.id from public.videos v
     where v.status = 'pending'
-      and (v.claimed_at <= p_now - p_older_than or v.claimed_at > greatest(p_now, now()) + p_older_than)
+      and (v.claimed_at < p_now - p_older_than or v.claimed_at > greatest(p_now, now()) + p_older_than)
     order by v.id
     for update skip locked);
   if cardinality(v_ids) = 0 then
@@ -94,7 +94,7 @@ begin
   v_ids := array(
     select v.id from public.videos v
     where v.status = 'uploading'
-      and (v.started_at <= p_now - p_older_than or v.started_at > least(p_now, now()) + p_older_than)
+      and (v.started_at < p_now - p_older_than or v.started_at > least(p_now, now()) + p_older_than)
       and upload_scheduler_private.is_overdue(v.started_at, p_older_than, p_now)
     order by v.id
     for update skip locked);

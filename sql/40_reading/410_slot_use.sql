@@ -22,7 +22,8 @@ begin
   cross join lateral upload_scheduler_private.day_facts(
     array[s.user_id], array[(p_now at time zone u.time_zone)::date], array[s.id], array[s.start_time], array[s.end_time],
     array[s.max_uploads]) f
-  where s.id = p_slot_id;
+  -- A slot counts only on its own weekday.
+  where s.id = p_slot_id and s.day = upload_scheduler_private.weekday_name(p_now at time zone u.time_zone);
   return coalesce(v_used, 0);
 end;
 $$;

@@ -141,6 +141,8 @@ begin
   -- tenant's rows have.
   grant insert (user_id, title, source_path, created_at), update (title, source_path) on public.videos to upload_scheduler_app;
   grant execute on function upload_scheduler_private.app_user_id() to upload_scheduler_app, upload_scheduler_worker;
+  -- The tables' CHECK constraints call refuse() as the writing role, to raise the product's error.
+  grant execute on function upload_scheduler_private.refuse(text, text) to upload_scheduler_app, upload_scheduler_worker;
   grant usage on schema upload_scheduler_private to upload_scheduler_app, upload_scheduler_worker;
   grant select on public.upload_attempts to upload_scheduler_app;
 
