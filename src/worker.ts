@@ -7,6 +7,19 @@ import { GIVE_UP_AFTER_GRACE_MS, schedulerParts, WORKER_ID, type UploadRunning }
 
 export { WORKER_ID };
 
+/**
+ * Limits on every connection of the worker, so that nothing another session holds can pin it: a
+ * statement (the biggest tick included) ends after two minutes, a transaction left open is cut
+ * after one, and TCP keepalives notice a peer that is gone. The worker's start and finish
+ * functions wait at most 5 s for a row a tenant holds (their own lock_timeout).
+ */
+export const WORKER_CONNECTION = {
+  statement_timeout: 120_000,
+  idle_in_transaction_session_timeout: 60_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+} as const;
+
 export interface Scheduler {
   /** The HTTP endpoint's URL (dashboard, /healthz, /readyz, /metrics); null when it is off. */
   httpUrl: string | null;
@@ -28,12 +41,15 @@ export async function startScheduler(options: {
   logger: Logger;
 }): Promise<Scheduler> {
   const { config, durations, logger } = options;
-  const pool = new WaitingPool({ connectionString: options.databaseUrl, max: config.uploadConcurrency + 4 }, logger);
+  const pool = new WaitingPool({ connectionString: options.databaseUrl, max: config.uploadConcurrency + 4, ...WORKER_CONNECTION }, logger);
   const parts = await schedulerParts({ pool, config, durations, running: options.running, logger });
   const { outcomes, abortUploads: shutdown, taskList } = parts;
   // Graphile Worker's complaints about a lost connection are warnings here: the pool waits for the database.
   const graphileLogger = new GraphileLogger(() => (level, message, meta) => {
-    if (level === "error" && !isConnectionError(meta?.error)) logger.error(message, { source: "graphile-worker" });
+    // A statement still waiting for the database when the worker shut down is let go with a
+    // GateClosedError: the end of a shutdown, not a fault.
+    const expected = isConnectionError(meta?.error) || meta?.error instanceof GateClosedError;
+    if (level === "error" && !expected) logger.error(message, { source: "graphile-worker" });
     else if (level === "error" || level === "warning") logger.warn(message, { source: "graphile-worker" });
   });
   const common = { pgPool: pool, noHandleSignals: true, logger: graphileLogger, pollInterval: 1000 };

@@ -212,7 +212,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     await db.q("delete from videos where id = any($1)", [[a, b]]);
     t.equal(await outcomes.record(a!, 1, "success", null), "refused");
     t.same(journal.pending, [], "dropped from the journal");
-    t.ok(log.msgs().includes("outcome not written: the database refuses it for good"));
+    t.ok(log.msgs().includes("outcome not written: the video no longer exists"));
     t.equal(await outcomes.start(b!), null, "a deleted video is not started");
     t.ok(log.msgs().includes("upload skipped: the video no longer exists"));
     const replayed = outcomes.replay([{ videoId: a!, attempt: 1, outcome: "success", error: null, at: new Date().toISOString(), worker: "h:0" }]);

@@ -20,14 +20,16 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  -- (A user being deleted is skipped: its slots and exceptions go with it, and its due row too.)
   perform 1
   from upload_scheduler.user_due d
   join unnest(p_user_ids) as x (user_id) on x.user_id = d.user_id
+  where exists (select 1 from public.users u where u.id = d.user_id)
   order by d.user_id
   for no key update of d;
   update upload_scheduler.user_due d set due_at = '-infinity'
   from unnest(p_user_ids) as x (user_id)
-  where d.user_id = x.user_id;
+  where d.user_id = x.user_id and exists (select 1 from public.users u where u.id = d.user_id);
 end;
 $$;
 

@@ -89,7 +89,7 @@ declare
   v_ids uuid[];
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
-  perform upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes', interval '1 minute');
+  perform upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes', interval '5 seconds');
 
   v_ids := array(
     select v.id from public.videos v
@@ -126,7 +126,7 @@ end;
 $$;
 
 comment on function upload_scheduler.fail_interrupted_uploads(interval, timestamptz) is
-  E'Marks videos uploading for longer than p_older_than (at least 1 minute; their worker died) as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted and giving the place back; the retry policy then decides. Ages are judged by p_now and, for a start in the database clock''s past, by the database clock too. Returns how many.';
+  E'Marks videos uploading for longer than p_older_than (at least 5 seconds; their worker died) as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted and giving the place back; the retry policy then decides. Ages are judged by p_now and, for a start in the database clock''s past, by the database clock too. Returns how many.';
 
 create or replace function upload_scheduler.retry_failed_videos(
   p_cool_down interval default '30 minutes',

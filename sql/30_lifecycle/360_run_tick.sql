@@ -26,6 +26,9 @@ declare
   v_claimed jsonb;
 begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  perform upload_scheduler_private.check_interval(p_stale_after, 'p_stale_after', '30 minutes');
+  perform upload_scheduler_private.check_interval(p_retry_after, 'p_retry_after', '30 minutes');
+  perform upload_scheduler_private.check_interval(p_interrupted_after, 'p_interrupted_after', '35 minutes', interval '5 seconds');
   -- Ticks need no lock of their own: each sweep and the claim take their rows with SKIP LOCKED,
   -- so two ticks at once split the work (and no other role can hold a tick up).
   v_interrupted := upload_scheduler.fail_interrupted_uploads(p_interrupted_after, p_now);
