@@ -64,7 +64,9 @@ t.test("what the plug-in does is what the upload gets; a crash ends only its own
     { settled: "resolved", value: undefined },
   ]);
   t.equal(log.entries().filter((e) => e.event === "done").length, 3, "the healthy uploads beside the crashing ones finished");
-  t.ok(log.entries().every((e) => e.event !== "call" || (e.attempt === 2 && e.idempotencyKey === "k")), "attempt and idempotency key reach the thread");
+  const calls = log.entries().filter((e) => e.event === "call");
+  t.ok(calls.length >= 3, `${calls.length} calls reached their threads`);
+  t.ok(calls.every((e) => e.attempt === 2 && e.idempotencyKey === "k"), "attempt and idempotency key reach the thread");
 });
 
 t.test("a plug-in that cannot be loaded in the thread fails its upload with the reason", async (t) => {
@@ -80,11 +82,9 @@ t.test("the signal: a plug-in that listens settles; one that does not is stopped
   const listening = upload("hang", controller.signal);
   const deaf = upload("deaf:5000", controller.signal);
   await waitFor("both plug-ins to be called", async () => log.entries().filter((e) => e.event === "call").length === 2);
-  const aborted = Date.now();
   controller.abort(new Error("upload timed out"));
   t.same(await listening, { settled: "rejected", error: "upload timed out" }, "the plug-in saw the abort and its reason");
   t.same(await deaf, { settled: "stopped" });
-  t.ok(Date.now() - aborted < 2000, "stopped within the settle time");
   t.notOk(log.entries().some((e) => e.event === "done"), "the deaf plug-in never finished: its thread was ended");
   const calls = log.entries().length;
   t.same(await upload("ok", AbortSignal.abort(new Error("already"))), { settled: "stopped" }, "a signal aborted before the start: no thread at all");
@@ -106,13 +106,13 @@ t.test("spare threads: started ahead, their plug-in loaded; one that died is nev
   const dir = t.testdir({ "dies.mjs": "setTimeout(() => process.exit(3), 0); export function mediaProccess() { return 'ran' }" });
   const { upload } = setup(t);
   const run = isolatedUploads({ module: SCRIPTED_MEDIA }, { spares: 2 });
-  await new Promise((r) => setTimeout(r, 500));
-  const started = Date.now();
+  t.equal(run.threadsStarted(), 2, "two spare threads are started ahead, before any upload");
+  await waitFor("the spares to be ready", async () => run.sparesReady() === 2);
   t.same(await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }), { settled: "resolved", value: undefined });
-  t.ok(Date.now() - started < 150, `a spare ran it in ${Date.now() - started} ms`);
+  t.equal(run.spareTaken(), 1, "the upload ran in a spare: no thread was started for it");
   t.same(await upload("plain"), { settled: "resolved", value: { plain: true } }, "without spares, a thread is started for the upload");
   const dying = isolatedUploads({ module: path.join(dir, "dies.mjs") }, { spares: 1 });
-  await new Promise((r) => setTimeout(r, 500));
+  await waitFor("the spare to die", async () => dying.sparesLost() === 1);
   t.same(await dying(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) }),
     { settled: "resolved", value: "ran" }, "the spare that died was not handed out (its upload would never end): a fresh thread ran it");
 });

@@ -31,7 +31,8 @@ t.test("run_tick claims the due videos and adds one upload job each, oldest firs
     where k.identifier = 'upload_video' order by j.run_at`);
   const claimedOldestFirst = await db.q("select id from videos where status = 'pending' order by created_at, id");
   t.same(jobs.map((j) => j.video_id), claimedOldestFirst.map((v) => v.id), "one job per claimed video, oldest video first");
-  t.ok(jobs.every((j) => j.max_attempts === 1), "retries are the scheduler's policy, not the queue's");
+  t.equal(jobs.length, 6);
+  t.same(jobs.filter((j) => j.max_attempts !== 1), [], "retries are the scheduler's policy, not the queue's");
 
   const again = await service.runTick({ now: kolkata("2026-11-30 10:01") });
   t.equal(again.claimed.length, 0, "the next minute claims nothing more: every slot is full");

@@ -26,6 +26,18 @@ export interface RunContext {
 
 export type RunUpload = (video: Video, context: RunContext) => Promise<UploadRun>;
 
+/** isolatedUploads' runner, with what it has done so far (for tests and diagnostics). */
+export type IsolatedUploads = RunUpload & {
+  /** Threads started so far, spares included. */
+  threadsStarted(): number;
+  /** Uploads that ran in a spare thread, started before they came. */
+  spareTaken(): number;
+  /** Spare threads ready now, their plug-in loaded. */
+  sparesReady(): number;
+  /** Spare threads that died before an upload came (never handed out). */
+  sparesLost(): number;
+};
+
 /** What an upload's thread is created with: the plug-in, loaded before any upload comes. */
 export interface ThreadData {
   spec: PluginSpec;
@@ -76,17 +88,23 @@ async function newThread(workerData: ThreadData): Promise<Worker> {
  * plug-in loaded, so that an upload does not wait for a thread to start (a fifth of a second
  * under tsx); they do not keep the process alive.
  */
-export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; spares?: number } = {}): RunUpload {
+export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; spares?: number } = {}): IsolatedUploads {
   const settleMs = options.settleMs ?? 1000;
   const spares = new Set<Worker>();
   let starting = 0;
+  let threadsStarted = 0;
+  let spareTaken = 0;
+  let sparesLost = 0;
   const addSpare = async () => {
     starting++;
+    threadsStarted++;
     const thread = await newThread({ spec }).finally(() => starting--);
     thread.unref();
     spares.add(thread);
     // A spare that dies before its upload comes is never handed out.
-    const forget = () => spares.delete(thread);
+    const forget = () => {
+      if (spares.delete(thread)) sparesLost++;
+    };
     thread.on("error", forget).on("exit", forget);
   };
   const replenish = () => {
@@ -95,16 +113,19 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
   const take = async (): Promise<Worker> => {
     const [spare] = spares;
     if (spare) {
+      spareTaken++;
       spares.delete(spare);
       spare.removeAllListeners("error").removeAllListeners("exit");
       spare.ref();
     }
     replenish();
-    return spare ?? newThread({ spec });
+    if (spare) return spare;
+    threadsStarted++;
+    return newThread({ spec });
   };
   replenish();
 
-  return async (video, { signal, attempt, idempotencyKey, logger }) => {
+  const runUpload: RunUpload = async (video, { signal, attempt, idempotencyKey, logger }) => {
     if (signal.aborted) return { settled: "stopped" };
     let thread: Worker;
     try {
@@ -147,6 +168,7 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
       else signal.addEventListener("abort", onAbort, { once: true });
     });
   };
+  return Object.assign(runUpload, { threadsStarted: () => threadsStarted, spareTaken: () => spareTaken, sparesReady: () => spares.size, sparesLost: () => sparesLost });
 }
 
 /** The outcome to record for a run, and its error text. */
