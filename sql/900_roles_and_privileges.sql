@@ -1,4 +1,5 @@
--- Who may do what. Applied after every migration, like the functions.
+-- Who may do what. Applied last, whenever any file of sql/ was applied (a new function is
+-- executable by PUBLIC until this file revokes it).
 --
 -- upload_scheduler_worker: what the runner needs and nothing else. It reads the tables and
 --   calls the tick, start and finish functions (SECURITY DEFINER: they write what it cannot);
@@ -31,8 +32,44 @@ begin
 end;
 $$;
 
+-- A policy, made to match: dropped and created again only when pg_policy differs from it. Creating
+-- or dropping a policy locks its table ACCESS EXCLUSIVE, which waits for every running statement
+-- on the table and makes every later one wait: on Graphile Worker's tables, against a running
+-- worker's job inserts, that was a deadlock at start. p_using and p_check are written as
+-- pg_get_expr() prints them, so that an unchanged policy compares equal.
+create or replace function upload_scheduler_private.ensure_policy(
+  p_table regclass, p_name name, p_command text, p_role name, p_using text, p_check text)
+returns boolean
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+set jit = off
+as $$
+begin
+  if exists (
+    select from pg_policy p
+    where p.polrelid = p_table and p.polname = p_name and p.polpermissive
+      and p.polcmd = case upper(p_command) when 'ALL' then '*' when 'SELECT' then 'r' when 'INSERT' then 'a' when 'UPDATE' then 'w' when 'DELETE' then 'd' end
+      and p.polroles = array[p_role::regrole::oid]
+      and pg_get_expr(p.polqual, p.polrelid) is not distinct from p_using
+      and pg_get_expr(p.polwithcheck, p.polrelid) is not distinct from p_check
+  ) then
+    return false;
+  end if;
+  execute format('drop policy if exists %I on %s', p_name, p_table);
+  execute format('create policy %I on %s as permissive for %s to %I', p_name, p_table, p_command, p_role)
+    || coalesce(' using (' || p_using || ')', '') || coalesce(' with check (' || p_check || ')', '');
+  return true;
+end;
+$$;
+
+comment on function upload_scheduler_private.ensure_policy(regclass, name, text, name, text, text) is
+  E'Internal: makes a policy on a table what it should be, dropping and creating it only when pg_policy differs (true when it did).';
+
 -- Graphile Worker's schema, for the worker role (installed by the runner, so this may run
--- before it exists: npm start calls it again once the queue's schema is in place).
+-- before it exists: npm start calls it again once the queue's schema is in place). npm start
+-- calls it at every start: it compares with the catalog and grants, or makes a policy, only
+-- where something is missing, so a start with nothing to change locks none of the queue's tables.
 create or replace function upload_scheduler_private.grant_queue_to_worker()
 returns void
 language plpgsql
@@ -41,23 +78,48 @@ set search_path = pg_catalog, pg_temp
 set jit = off
 as $$
 declare
-  v_table text;
+  v_worker oid := to_regrole('upload_scheduler_worker');
+  v_object text;
 begin
-  if to_regrole('upload_scheduler_worker') is null or to_regnamespace('graphile_worker') is null then
+  if v_worker is null or to_regnamespace('graphile_worker') is null then
     return;
   end if;
-  grant usage on schema graphile_worker to upload_scheduler_worker;
-  grant select, insert, update, delete on all tables in schema graphile_worker to upload_scheduler_worker;
-  grant usage, select, update on all sequences in schema graphile_worker to upload_scheduler_worker;
-  grant execute on all functions in schema graphile_worker to upload_scheduler_worker;
+  -- What GRANT … ON ALL TABLES / SEQUENCES / FUNCTIONS IN SCHEMA would grant, object by object,
+  -- where the worker lacks a privilege of its own (aclexplode of a null ACL is no row).
+  if not exists (select from pg_namespace n, aclexplode(n.nspacl) a
+                 where n.nspname = 'graphile_worker' and a.grantee = v_worker and a.privilege_type = 'USAGE') then
+    grant usage on schema graphile_worker to upload_scheduler_worker;
+  end if;
+  for v_object in
+    select c.oid::regclass::text from pg_class c
+    where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      and (select count(distinct a.privilege_type) from aclexplode(c.relacl) a
+           where a.grantee = v_worker and a.privilege_type in ('SELECT', 'INSERT', 'UPDATE', 'DELETE')) < 4
+  loop
+    execute format('grant select, insert, update, delete on %s to upload_scheduler_worker', v_object);
+  end loop;
+  for v_object in
+    select c.oid::regclass::text from pg_class c
+    where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'S'
+      and (select count(distinct a.privilege_type) from aclexplode(c.relacl) a
+           where a.grantee = v_worker and a.privilege_type in ('USAGE', 'SELECT', 'UPDATE')) < 3
+  loop
+    execute format('grant usage, select, update on sequence %s to upload_scheduler_worker', v_object);
+  end loop;
+  for v_object in
+    select p.oid::regprocedure::text from pg_proc p
+    where p.pronamespace = 'graphile_worker'::regnamespace and p.prokind in ('f', 'a', 'w')
+      and not exists (select from aclexplode(p.proacl) a where a.grantee = v_worker and a.privilege_type = 'EXECUTE')
+  loop
+    execute format('grant execute on routine %s to upload_scheduler_worker', v_object);
+  end loop;
   -- Graphile Worker keeps row-level security on its private tables (no role but the owner sees
   -- a job); the worker role runs the jobs, so it sees them all.
-  for v_table in
+  for v_object in
     select c.oid::regclass::text from pg_class c
     where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'r' and c.relrowsecurity
   loop
-    execute format('drop policy if exists upload_scheduler_worker_runs_jobs on %s', v_table);
-    execute format('create policy upload_scheduler_worker_runs_jobs on %s for all to upload_scheduler_worker using (true) with check (true)', v_table);
+    perform upload_scheduler_private.ensure_policy(v_object::regclass, 'upload_scheduler_worker_runs_jobs', 'all', 'upload_scheduler_worker', 'true', 'true');
   end loop;
 end;
 $$;
@@ -137,14 +199,12 @@ begin
   grant select on public.upload_attempts to upload_scheduler_app;
 
   -- Row-level security (enabled by the migrations): the worker reads every row, an
-  -- application only its user's.
+  -- application only its user's. Policies are made again only when they differ (ensure_policy).
   foreach v_table in array array['users', 'upload_schedules', 'upload_schedule_exceptions', 'videos', 'upload_attempts'] loop
-    execute format('drop policy if exists worker_reads_all on public.%I', v_table);
-    execute format('create policy worker_reads_all on public.%I for select to upload_scheduler_worker using (true)', v_table);
-    execute format('drop policy if exists app_acts_for_its_user on public.%I', v_table);
-    execute format(
-      'create policy app_acts_for_its_user on public.%I for all to upload_scheduler_app using (%2$I = (select upload_scheduler_private.app_user_id())) with check (%2$I = (select upload_scheduler_private.app_user_id()))',
-      v_table, case v_table when 'users' then 'id' else 'user_id' end);
+    perform upload_scheduler_private.ensure_policy(format('public.%I', v_table)::regclass, 'worker_reads_all', 'select', 'upload_scheduler_worker', 'true', null);
+    perform upload_scheduler_private.ensure_policy(format('public.%I', v_table)::regclass, 'app_acts_for_its_user', 'all', 'upload_scheduler_app',
+      format('(%1$I = ( SELECT upload_scheduler_private.app_user_id() AS app_user_id))', case v_table when 'users' then 'id' else 'user_id' end),
+      format('(%1$I = ( SELECT upload_scheduler_private.app_user_id() AS app_user_id))', case v_table when 'users' then 'id' else 'user_id' end));
   end loop;
 
   -- Which migrations are applied: a worker that may not migrate checks this at start.
