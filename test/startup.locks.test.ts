@@ -1,0 +1,135 @@
+// What a start locks: with nothing changed, no table of the scheduler beyond ACCESS SHARE; what
+// it applies when something changed; and the start-up lock, which only the schema's owner can take.
+import t from "tap";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { Test } from "tap";
+import { listedSqlFiles } from "../src/db/apply.js";
+import { migrateDatabase, prepareDatabase, type SchemaChanges } from "../src/db/migrate.js";
+import { testDatabase, type TestDatabase } from "./fixtures/db.js";
+import { withAdmin } from "./fixtures/template.js";
+import { startWorker, waitFor } from "./fixtures/worker.js";
+
+const HOT = "public.videos, public.users, public.upload_schedules";
+
+/** A session of its own that holds `lock` in an open transaction until the test ends. */
+async function holding(t: Test, db: TestDatabase, lock: string, url = db.url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query("begin");
+  await client.query(lock);
+  const { rows: [{ pid }] } = await client.query("select pg_backend_pid() as pid");
+  return { client, pid: pid as number };
+}
+
+/** Resolves when some session of the database waits for a lock that `pid` holds. */
+function blockedBy(db: TestDatabase, pid: number) {
+  return waitFor(`a session waiting for pid ${pid}'s locks`, async () =>
+    (await db.q("select pid, query from pg_stat_activity where $1 = any(pg_blocking_pids(pid))", [pid]))[0], 60_000);
+}
+
+async function prepare(db: TestDatabase, url = db.url): Promise<SchemaChanges> {
+  let changes: SchemaChanges | undefined;
+  await prepareDatabase(url, undefined, { changed: (c) => (changes = c) });
+  return changes!;
+}
+
+t.test("a start with nothing changed needs no lock beyond ACCESS SHARE on videos, users, upload_schedules", async (t) => {
+  const db = await testDatabase(t);
+  // EXCLUSIVE conflicts with every lock but ACCESS SHARE: a start that needed a stronger lock on
+  // one of them (a trigger or policy made again, a row written) would wait for this session.
+  const holder = await holding(t, db, `lock table ${HOT} in exclusive mode`);
+  const outcome = await Promise.race([
+    prepare(db).then((changes) => ({ done: changes })),
+    blockedBy(db, holder.pid).then((blocked) => ({ blocked })),
+  ]);
+  t.same(outcome, { done: { migrations: [], sqlFiles: [], tries: 1 } }, "prepareDatabase (what npm start does first) completes, applying nothing");
+
+  // The whole start, Graphile Worker's own migrations and crontab included, up to running.
+  const worker = startWorker(t, db);
+  const started = await Promise.race([
+    waitFor("the worker to start", async () => worker.output().includes('"worker started"') && "started", 60_000),
+    worker.exited.then((code) => `exited ${code}`),
+    blockedBy(db, holder.pid).then((blocked) => `blocked: ${blocked.query}`),
+  ]);
+  t.equal(started, "started", "npm start runs while another session holds those tables in EXCLUSIVE mode");
+  t.match(worker.lines().find((l) => /up to date|applied/.test(l.msg)), { msg: "database is up to date: nothing applied" });
+  // Let go first: a tick the crontab starts meanwhile waits for these tables, and stopping waits for it.
+  await holder.client.query("rollback");
+  worker.child.kill("SIGTERM");
+  t.equal(await worker.exited, 0);
+});
+
+t.test("a changed file is applied with every file after it; a pending migration applies every file", async (t) => {
+  const db = await testDatabase(t);
+  const files = listedSqlFiles().map((f) => f.file);
+  const policies = "select p.oid, p.polname, p.polrelid::regclass::text as rel from pg_policy p order by 1";
+  const before = await db.q(policies);
+
+  const k = Math.floor(files.length / 2);
+  await db.q("update upload_scheduler_deploy.applied_sql_files set sha256 = 'edited' where position = $1", [k]);
+  t.same(await prepare(db), { migrations: [], sqlFiles: files.slice(k), tries: 1 }, `file ${k} changed: it and the ${files.length - k - 1} after it`);
+  t.same(await prepare(db), { migrations: [], sqlFiles: [], tries: 1 }, "then nothing");
+
+  await db.q("update upload_scheduler_deploy.applied_sql_files set file = 'sql/renamed.sql' where position = 0");
+  t.same((await prepare(db)).sqlFiles, files, "a file in another place (renamed, moved, listed in another order) counts as changed");
+
+  const [last] = await db.q("delete from graphile_migrate.migrations where filename = (select max(filename) from graphile_migrate.migrations) returning filename");
+  const changes = await prepare(db);
+  t.equal(changes.migrations.length, 1, `the pending migration (${last.filename}) is applied`);
+  t.same(changes.sqlFiles, files, "and every file after it: a migration may drop what sql/ defines");
+
+  t.same(await db.q(policies), before, "re-applying sql/ made no policy again (same oids): ensure_policy found each one as it should be");
+  t.same(await migrateDatabase(db.url), { migrations: [], sqlFiles: [], tries: 0 }, "npm run db:migrate then finds nothing to do");
+});
+
+t.test("only the schema's owner can take the start-up lock; the old advisory keys stall nothing", async (t) => {
+  const db = await testDatabase(t);
+  // The most a role other than the owner can be given: both of the scheduler's roles.
+  const name = `upsched_intruder_${randomBytes(4).toString("hex")}`;
+  await withAdmin((admin) => admin.query(`create role ${name} login in role upload_scheduler_worker, upload_scheduler_app`));
+  t.teardown(() => withAdmin(async (admin) => {
+    await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where usename = $1", [name]);
+    await admin.query(`drop role if exists ${name}`);
+  }));
+  const url = Object.assign(new URL(db.url), { username: name }).toString();
+  const session = async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    t.teardown(() => client.end());
+    const { rows: [{ pid }] } = await client.query("select pg_backend_pid() as pid");
+    return { client, pid: pid as number };
+  };
+
+  // The keys the start used to wait on: pg_advisory_lock is executable by PUBLIC.
+  const keys = await session();
+  await keys.client.query("select pg_advisory_lock(hashtext('upload_scheduler: migrate')), pg_advisory_lock(4727445306447283)");
+  const intruders = [keys.pid];
+  for (const attempt of [
+    "lock table upload_scheduler_deploy.startup_lock in access share mode",
+    "select * from upload_scheduler_deploy.startup_lock for update",
+    "delete from upload_scheduler_deploy.startup_lock",
+    // With USAGE on a schema, this fails only after locking the table ACCESS EXCLUSIVE, and the
+    // lock stays until the transaction ends: why the lock lives in a schema no other role may use.
+    "create rule r as on insert to upload_scheduler_deploy.startup_lock do instead nothing",
+  ]) {
+    // Each in a transaction left open, aborted, as a hostile session would leave it.
+    const { client, pid } = await session();
+    intruders.push(pid);
+    await client.query("begin");
+    await t.rejects(client.query(attempt), { code: "42501", message: /permission denied for schema upload_scheduler_deploy/ }, attempt);
+    const held = await db.q("select mode from pg_locks where pid = $1 and relation = 'upload_scheduler_deploy.startup_lock'::regclass", [pid]);
+    t.same(held, [], "and holds no lock on it");
+  }
+  await db.q("update upload_scheduler_deploy.applied_sql_files set sha256 = 'edited' where position = 0");
+  const outcome = await Promise.race([
+    prepare(db).then((c) => `applied ${c.sqlFiles.length}`),
+    ...intruders.map((pid) => blockedBy(db, pid).then(() => `blocked by ${pid}`)),
+  ]);
+  t.equal(outcome, `applied ${listedSqlFiles().length}`, "the owner's start applies what changed meanwhile");
+
+  t.equal(await prepareDatabase(url, undefined), "checked", "a start as that role only checks the database");
+  await t.rejects(migrateDatabase(url), /role upsched_intruder_\w+ may not take the start-up lock: schema upload_scheduler_deploy belongs to postgres, and only its owner migrates/,
+    "and migrating as that role says whose the lock is");
+});
