@@ -123,10 +123,10 @@ function sha256(text: string): string {
  * and commits. Creates the lock first when the database has none (a new database).
  */
 export async function withStartupLock<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  await ensureDeploySchema(url);
   const client = new pg.Client({ connectionString: url, application_name: "upload-scheduler: migrate" });
   await client.connect();
   try {
+    await ensureDeploySchema(client);
     await client.query("begin");
     // Queue for as long as it takes, whatever the server's or the role's defaults, and keep the
     // transaction while another connection of this start works (Graphile Worker's migrations).
@@ -164,48 +164,42 @@ export async function withStartupLock<T>(url: string, work: (client: pg.Client) 
  * Starts racing on a new database may both try; the loser of a catalog race tries again and
  * then finds them.
  */
-async function ensureDeploySchema(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: "upload-scheduler: migrate" });
-  await client.connect();
-  try {
-    for (let attempt = 1; ; attempt++) {
-      // Read from the catalog: to_regclass() would fail for a role without USAGE on the schema,
-      // and the lock's own error names the owner to migrate as.
-      const { rows } = await client.query(
-        `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = $1 and c.relname in ('startup_lock', 'applied_sql_files')`,
-        [DEPLOY_SCHEMA],
-      );
-      if (rows[0].n === 2) return;
-      try {
-        await client.query(`
-          begin;
-          create schema if not exists ${DEPLOY_SCHEMA};
-          comment on schema ${DEPLOY_SCHEMA} is
-            E'The upload scheduler''s start-up applier: its lock and its record of the sql/ files applied. Its owner''s alone: no other role may use it.';
-          revoke all on schema ${DEPLOY_SCHEMA} from public;
-          create table if not exists ${DEPLOY_SCHEMA}.startup_lock ();
-          comment on table ${DEPLOY_SCHEMA}.startup_lock is
-            E'Never written: every start and migration locks it IN EXCLUSIVE MODE for its whole transaction, so they take turns.';
-          create table if not exists ${DEPLOY_SCHEMA}.applied_sql_files (
-            position integer primary key check (position >= 0),
-            file text not null,
-            sha256 text not null,
-            applied_at timestamptz not null default now()
-          );
-          comment on table ${DEPLOY_SCHEMA}.applied_sql_files is
-            E'The files of sql/ as last applied, in .gmrc''s order (position from 0): a start applies the first file that differs and every file after it. Delete the rows to have the next start apply every file again.';
-          commit;`);
-        return;
-      } catch (error: any) {
-        await client.query("rollback").catch(() => {});
-        // unique_violation (a catalog race), duplicate_schema, duplicate_table, duplicate_object.
-        if (attempt < 5 && ["23505", "42P06", "42P07", "42710"].includes(error?.code)) continue;
-        throw new Error(`could not create the start-up lock (schema ${DEPLOY_SCHEMA}): ${error?.message}. The migrating role needs CREATE on the database (it creates the scheduler's schemas too)`);
-      }
+async function ensureDeploySchema(client: pg.ClientBase): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    // Read from the catalog: to_regclass() would fail for a role without USAGE on the schema,
+    // and the lock's own error names the owner to migrate as.
+    const { rows } = await client.query(
+      `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $1 and c.relname in ('startup_lock', 'applied_sql_files')`,
+      [DEPLOY_SCHEMA],
+    );
+    if (rows[0].n === 2) return;
+    try {
+      await client.query(`
+        begin;
+        create schema if not exists ${DEPLOY_SCHEMA};
+        comment on schema ${DEPLOY_SCHEMA} is
+          E'The upload scheduler''s start-up applier: its lock and its record of the sql/ files applied. Its owner''s alone: no other role may use it.';
+        revoke all on schema ${DEPLOY_SCHEMA} from public;
+        create table if not exists ${DEPLOY_SCHEMA}.startup_lock ();
+        comment on table ${DEPLOY_SCHEMA}.startup_lock is
+          E'Never written: every start and migration locks it IN EXCLUSIVE MODE for its whole transaction, so they take turns.';
+        create table if not exists ${DEPLOY_SCHEMA}.applied_sql_files (
+          position integer primary key check (position >= 0),
+          file text not null,
+          sha256 text not null,
+          applied_at timestamptz not null default now()
+        );
+        comment on table ${DEPLOY_SCHEMA}.applied_sql_files is
+          E'The files of sql/ as last applied, in .gmrc''s order (position from 0): a start applies the first file that differs and every file after it. Delete the rows to have the next start apply every file again.';
+        commit;`);
+      return;
+    } catch (error: any) {
+      await client.query("rollback").catch(() => {});
+      // unique_violation (a catalog race), duplicate_schema, duplicate_table, duplicate_object.
+      if (attempt < 5 && ["23505", "42P06", "42P07", "42710"].includes(error?.code)) continue;
+      throw new Error(`could not create the start-up lock (schema ${DEPLOY_SCHEMA}): ${error?.message}. The migrating role needs CREATE on the database (it creates the scheduler's schemas too)`);
     }
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 
