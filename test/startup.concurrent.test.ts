@@ -79,13 +79,15 @@ t.test("4 workers start at once beside 2 that tick, 10 rounds: every start succe
       starts.push(
         started(real).then(() => {
           const line = real.lines().find((l) => l.msg === "schema changes applied" || l.msg === "database is up to date: nothing applied");
-          if (line?.msg === "schema changes applied") applied.push({ round, who: "process", changes: { migrations: line.migrations, sqlFiles: files.slice(files.indexOf(line.sql_from)), tries: line.tries } });
+          if (line?.msg === "schema changes applied") {
+            applied.push({ round, who: "process", changes: { migrations: line.migrations, sqlFiles: files.slice(files.indexOf(line.sql_from)), privileges: line.privileges, tries: line.tries } });
+          }
         }),
       );
     }
     for (let i = 0; i < inProcess; i++) {
       starts.push(prepareDatabase(db.url, undefined, {
-        changed: (changes) => void (changes.sqlFiles.length + changes.migrations.length > 0 && applied.push({ round, who: `in-process ${i}`, changes })),
+        changed: (changes) => void (changes.sqlFiles.length + changes.migrations.length + changes.privileges > 0 && applied.push({ round, who: `in-process ${i}`, changes })),
       }));
     }
     const outcomes = await Promise.allSettled(starts);

@@ -44,7 +44,7 @@ t.test("a start with nothing changed needs no lock beyond ACCESS SHARE on videos
     prepare(db).then((changes) => ({ done: changes })),
     blockedBy(db, holder.pid).then((blocked) => ({ blocked })),
   ]);
-  t.same(outcome, { done: { migrations: [], sqlFiles: [], tries: 1 } }, "prepareDatabase (what npm start does first) completes, applying nothing");
+  t.same(outcome, { done: { migrations: [], sqlFiles: [], privileges: 0, tries: 1 } }, "prepareDatabase (what npm start does first) completes, changing nothing");
 
   // The whole start, Graphile Worker's own migrations and crontab included, up to running.
   const worker = startWorker(t, db);
@@ -69,8 +69,8 @@ t.test("a changed file is applied with every file after it; a pending migration 
 
   const k = Math.floor(files.length / 2);
   await db.q("update upload_scheduler_deploy.applied_sql_files set sha256 = 'edited' where position = $1", [k]);
-  t.same(await prepare(db), { migrations: [], sqlFiles: files.slice(k), tries: 1 }, `file ${k} changed: it and the ${files.length - k - 1} after it`);
-  t.same(await prepare(db), { migrations: [], sqlFiles: [], tries: 1 }, "then nothing");
+  t.same(await prepare(db), { migrations: [], sqlFiles: files.slice(k), privileges: 0, tries: 1 }, `file ${k} changed: it and the ${files.length - k - 1} after it`);
+  t.same(await prepare(db), { migrations: [], sqlFiles: [], privileges: 0, tries: 1 }, "then nothing");
 
   await db.q("update upload_scheduler_deploy.applied_sql_files set file = 'sql/renamed.sql' where position = 0");
   t.same((await prepare(db)).sqlFiles, files, "a file in another place (renamed, moved, listed in another order) counts as changed");
@@ -81,7 +81,25 @@ t.test("a changed file is applied with every file after it; a pending migration 
   t.same(changes.sqlFiles, files, "and every file after it: a migration may drop what sql/ defines");
 
   t.same(await db.q(policies), before, "re-applying sql/ made no policy again (same oids): ensure_policy found each one as it should be");
-  t.same(await migrateDatabase(db.url), { migrations: [], sqlFiles: [], tries: 0 }, "npm run db:migrate then finds nothing to do");
+  t.same(await migrateDatabase(db.url), { migrations: [], sqlFiles: [], privileges: 0, tries: 1 }, "npm run db:migrate then finds nothing to do");
+
+  // Grants depend on more than the files (a role created since by scripts/create-roles.sql, say):
+  // each run compares them with the catalog, and mends only what differs.
+  await db.q("revoke select on public.videos from upload_scheduler_worker");
+  await db.q("grant update (status) on public.videos to upload_scheduler_app");
+  await db.q("grant execute on function upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz) to public");
+  await db.q("drop policy app_acts_for_its_user on public.users");
+  await db.q("drop policy upload_scheduler_worker_runs_jobs on graphile_worker._private_jobs");
+  t.same(await prepare(db), { migrations: [], sqlFiles: [], privileges: 4, tries: 1 }, "a start mends the four that differ (and the queue's policy)");
+  const policiesNow = await db.q(policies);
+  t.equal(policiesNow.length, before.length, "every policy is back");
+  t.same(policiesNow.filter((p) => !before.some((b) => b.oid === p.oid)).map((p) => `${p.rel}: ${p.polname}`).sort(),
+    ["graphile_worker._private_jobs: upload_scheduler_worker_runs_jobs", "users: app_acts_for_its_user"], "and only the two dropped were made again");
+  t.same(await db.q(`select has_table_privilege('upload_scheduler_worker', 'public.videos', 'select') as worker_reads,
+                            has_column_privilege('upload_scheduler_app', 'public.videos', 'status', 'update') as app_sets_status,
+                            has_function_privilege('public', 'upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz)', 'execute') as anyone_ticks`),
+    [{ worker_reads: true, app_sets_status: false, anyone_ticks: false }]);
+  t.same(await migrateDatabase(db.url), { migrations: [], sqlFiles: [], privileges: 0, tries: 1 }, "then nothing differs");
 });
 
 t.test("only the schema's owner can take the start-up lock; the old advisory keys stall nothing", async (t) => {

@@ -12,9 +12,9 @@ if (!url) {
   process.exit(1);
 }
 try {
-  const { migrations, sqlFiles, tries } = await migrateDatabase(url);
+  const { migrations, sqlFiles, privileges, tries } = await migrateDatabase(url);
   if (migrations.length === 0 && sqlFiles.length === 0) {
-    console.log("db:migrate: already up to date (no committed migration pending, no file of sql/ changed)");
+    console.log(`db:migrate: ${privileges ? `granted ${privileges} privilege(s) or policies missing; otherwise ` : ""}already up to date (no committed migration pending, no file of sql/ changed)`);
   } else {
     console.log(
       `db:migrate: applied ${migrations.length} committed migration(s)${migrations.length ? ` (${migrations.length > 2 ? `${migrations[0]} … ${migrations.at(-1)}` : migrations.join(", ")})` : ""} ` +

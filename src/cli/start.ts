@@ -86,9 +86,9 @@ try {
     await waitForDatabase(database.url, logger);
   }
   const prepared = await prepareDatabase(database.url, config.migrateDatabaseUrl, {
-    changed: ({ migrations, sqlFiles, tries }) => {
-      if (migrations.length > 0 || sqlFiles.length > 0) {
-        logger.info("schema changes applied", { migrations, sql_files: sqlFiles.length, sql_from: sqlFiles[0], tries });
+    changed: ({ migrations, sqlFiles, privileges, tries }) => {
+      if (migrations.length > 0 || sqlFiles.length > 0 || privileges > 0) {
+        logger.info("schema changes applied", { migrations, sql_files: sqlFiles.length, sql_from: sqlFiles[0], privileges, tries });
       } else {
         logger.info("database is up to date: nothing applied");
       }

@@ -60,12 +60,14 @@ const gmHeader = requireFromMigrate("./dist/header.js") as { isNoTransactionDefi
 // .gmrc is JSON5, read with the parser graphile-migrate reads it with.
 const JSON5 = requireFromMigrate("json5") as { parse(text: string): any };
 
-interface ParsedSettings {
+/** graphile-migrate's parsed .gmrc, as far as this file reads it. */
+export interface ParsedSettings {
   databaseName: string;
   migrationsFolder: string;
 }
 
-interface CommittedMigration {
+/** A committed migration as graphile-migrate reads it. */
+export interface CommittedMigration {
   realFilename: string;
   filename: string;
   hash: string;
@@ -86,6 +88,8 @@ export interface SchemaChanges {
   migrations: string[];
   /** The files of sql/ applied, in order. */
   sqlFiles: string[];
+  /** Privileges and policies changed by the `after` step (the roles' grants): 0 when all were in place. */
+  privileges: number;
   /** How many times the changes were tried (each time the tables they lock were busy, once more). */
   tries: number;
 }
@@ -203,34 +207,51 @@ async function ensureDeploySchema(client: pg.ClientBase): Promise<void> {
   }
 }
 
+/** What a run applies, read from the files before it takes the lock. */
+export interface SchemaSources {
+  settings: ParsedSettings;
+  committed: CommittedMigration[];
+  files: Array<{ file: string; sql: string; sha256: string }>;
+  placeholders: (text: string) => string;
+}
+
 /**
- * Applies, in the transaction of `client` (which holds the start-up lock), the committed
- * migrations not yet applied and the files of sql/ that changed, then `after` (what a start
- * does every time, which is a no-op when nothing differs). Tried again when a table it locks is
- * busy beyond the lock timeout, until `giveUpAfterMs`.
+ * The committed migrations (read and checked as graphile-migrate does) and the listed files of
+ * sql/, with graphile-migrate's placeholders replaced (:DATABASE_NAME, :DATABASE_OWNER and .gmrc's
+ * own), each with the SHA-256 of the text to apply.
  */
-export async function applyChanges(
-  client: pg.ClientBase,
-  url: string,
-  options: { after?: (client: pg.ClientBase) => Promise<void>; giveUpAfterMs?: number } = {},
-): Promise<SchemaChanges> {
+export async function readSchemaSources(url: string): Promise<SchemaSources> {
   const settings = await gmSettings.parseSettings({
     ...JSON5.parse(readFileSync(path.join(PROJECT_ROOT, ".gmrc"), "utf8")),
     connectionString: url,
     migrationsFolder: path.join(PROJECT_ROOT, "migrations"),
   });
   const placeholders = gmMigration.generatePlaceholderReplacement(settings, { database: settings.databaseName });
-  const pending = await pendingMigrations(client, settings);
   const files = listedSqlFiles().map(({ file, text }) => {
     const sql = placeholders(text);
     return { file, sql, sha256: sha256(sql) };
   });
+  return { settings, committed: await gmMigration.getAllMigrations(settings), files, placeholders };
+}
+
+/**
+ * Applies, in the transaction of `client` (which holds the start-up lock), the committed
+ * migrations not yet applied and the files of sql/ that changed, then `after` (what every run
+ * does, which changes nothing when nothing differs; it returns how many things it changed).
+ * Tried again when a table it locks is busy beyond the lock timeout, until `giveUpAfterMs`.
+ */
+export async function applyChanges(
+  client: pg.ClientBase,
+  { settings, committed, files, placeholders }: SchemaSources,
+  options: { after?: (client: pg.ClientBase) => Promise<number>; giveUpAfterMs?: number } = {},
+): Promise<SchemaChanges> {
+  const pending = await pendingMigrations(client, committed);
   const { rows: recorded } = await client.query<{ position: number; file: string; sha256: string }>(
     `select position, file, sha256 from ${DEPLOY_SCHEMA}.applied_sql_files order by position`,
   );
   let from = pending.length > 0 ? 0 : files.findIndex((f, i) => recorded[i]?.file !== f.file || recorded[i]?.sha256 !== f.sha256);
   if (from === -1 && recorded.length !== files.length) from = files.length; // only the record's tail to drop
-  if (from === -1 && !options.after) return { migrations: [], sqlFiles: [], tries: 0 };
+  if (from === -1 && !options.after) return { migrations: [], sqlFiles: [], privileges: 0, tries: 0 };
 
   const { rows: [{ ms: lockTimeoutMs }] } = await client.query(
     // A fifth of deadlock_timeout (1 s by default), at most 200 ms: a cycle with a tick that
@@ -256,9 +277,9 @@ export async function applyChanges(
           [files.map((f) => f.file), files.map((f) => f.sha256), from],
         );
       }
-      await options.after?.(client);
+      const privileges = (await options.after?.(client)) ?? 0;
       await client.query("release savepoint apply_changes");
-      return { migrations: pending.map((m) => m.realFilename), sqlFiles: from === -1 ? [] : files.slice(from).map((f) => f.file), tries };
+      return { migrations: pending.map((m) => m.realFilename), sqlFiles: from === -1 ? [] : files.slice(from).map((f) => f.file), privileges, tries };
     } catch (error: any) {
       await client.query("rollback to savepoint apply_changes");
       // lock_not_available (the lock timeout), deadlock_detected: a table was busy; the savepoint
@@ -277,12 +298,11 @@ export async function applyChanges(
 }
 
 /** The committed migrations the database has not applied, in order (graphile-migrate's rule: after the last applied). */
-async function pendingMigrations(client: pg.ClientBase, settings: ParsedSettings): Promise<CommittedMigration[]> {
-  const all = await gmMigration.getAllMigrations(settings);
+async function pendingMigrations(client: pg.ClientBase, committed: CommittedMigration[]): Promise<CommittedMigration[]> {
   const { rows: [{ exists }] } = await client.query("select to_regclass('graphile_migrate.migrations') is not null as exists");
   const { rows } = exists ? await client.query<{ filename: string | null }>("select max(filename) as filename from graphile_migrate.migrations") : { rows: [] };
   const last = rows[0]?.filename ?? null;
-  return all.filter((m) => last === null || m.filename > last);
+  return committed.filter((m) => last === null || m.filename > last);
 }
 
 /** graphile-migrate's runCommittedMigration, in the caller's transaction. */

@@ -2,21 +2,33 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
-import { applyChanges, PROJECT_ROOT, withStartupLock, type SchemaChanges } from "./apply.js";
+import { applyChanges, PROJECT_ROOT, readSchemaSources, withStartupLock, type SchemaChanges } from "./apply.js";
 
 export { PROJECT_ROOT, type SchemaChanges } from "./apply.js";
 
 /**
- * What `npm run db:migrate` does: the committed migrations not yet applied and the files of sql/
- * that changed since they were (see src/db/apply.ts), under the start-up lock; nothing else.
+ * What `npm run db:migrate` does: the committed migrations not yet applied, the files of sql/
+ * that changed since they were (see src/db/apply.ts) and the roles' grants where they differ,
+ * under the start-up lock; nothing else.
  */
 export async function migrateDatabase(databaseUrl: string): Promise<SchemaChanges> {
-  return withStartupLock(databaseUrl, (client) => applyChanges(client, databaseUrl));
+  const sources = await readSchemaSources(databaseUrl);
+  return withStartupLock(databaseUrl, (client) => applyChanges(client, sources, { after: grantRoles }));
 }
 
 /**
- * What `npm start` does before it runs: what `migrateDatabase` does, Graphile Worker's schema and
- * the worker role's grants on the queue, all under the start-up lock, applied through `migrateUrl`
+ * The roles' grants and policies (sql/900_roles_and_privileges.sql), queue included: each run,
+ * since they depend on more than the files (a role created since, Graphile Worker's tables
+ * installed since). It compares with the catalog and changes only what differs.
+ */
+async function grantRoles(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query("select upload_scheduler_private.grant_roles() as changes");
+  return rows[0].changes;
+}
+
+/**
+ * What `npm start` does before it runs: Graphile Worker's schema, then what `migrateDatabase`
+ * does (the worker role's grants on the queue included) under the start-up lock, through `migrateUrl`
  * (MIGRATE_DATABASE_URL, the owner) when it is given. When nothing changed, it changes nothing and
  * locks no table of the scheduler; `changed` hears what it applied. Without it, `runUrl` (DATABASE_URL) migrates when its role
  * may; a least-privilege role (e.g. one granted upload_scheduler_worker) only checks that the
@@ -44,14 +56,13 @@ export async function prepareDatabase(
     }
     return "checked";
   }
-  const changes = await withStartupLock(url, async (client) => {
-    // On a connection of its own, while this one holds the lock: when its schema is current,
-    // Graphile Worker's runMigrations only reads graphile_worker.migrations.
-    await runMigrations({ connectionString: url, logger: silentGraphileLogger() });
-    // The worker role's grants on the queue, after the queue's schema is in place; it compares
-    // them with the catalog and changes only what differs.
-    return applyChanges(client, url, { after: (c) => c.query("select upload_scheduler_private.grant_queue_to_worker()").then(() => {}) });
-  });
+  // Read before the lock, to hold it no longer than the database needs.
+  const sources = await readSchemaSources(url);
+  // Graphile Worker's own migrations take turns by themselves (several Graphile Workers start
+  // together as a matter of course), and when its schema is current they only read
+  // graphile_worker.migrations: outside the lock, before the grants on the queue.
+  await runMigrations({ connectionString: url, logger: silentGraphileLogger() });
+  const changes = await withStartupLock(url, (client) => applyChanges(client, sources, { after: grantRoles }));
   options.changed?.(changes);
   return "migrated";
 }
