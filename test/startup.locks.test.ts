@@ -7,7 +7,7 @@ import type { Test } from "tap";
 import { listedSqlFiles } from "../src/db/apply.js";
 import { migrateDatabase, prepareDatabase, type SchemaChanges } from "../src/db/migrate.js";
 import { testDatabase, type TestDatabase } from "./fixtures/db.js";
-import { withAdmin } from "./fixtures/template.js";
+import { databaseUrl, withAdmin } from "./fixtures/template.js";
 import { startWorker, waitFor } from "./fixtures/worker.js";
 
 const HOT = "public.videos, public.users, public.upload_schedules";
@@ -150,4 +150,18 @@ t.test("only the schema's owner can take the start-up lock; the old advisory key
   t.equal(await prepareDatabase(url, undefined), "checked", "a start as that role only checks the database");
   await t.rejects(migrateDatabase(url), /role upsched_intruder_\w+ may not take the start-up lock: schema upload_scheduler_deploy belongs to postgres, and only its owner migrates/,
     "and migrating as that role says whose the lock is");
+});
+
+t.test("on a new database, starts racing create the start-up lock, and one of them migrates while the others wait", async (t) => {
+  const name = `upsched_new_${randomBytes(5).toString("hex")}`;
+  await withAdmin((admin) => admin.query(`create database ${name}`));
+  t.teardown(() => withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`)));
+  const url = databaseUrl(name);
+  const changes: SchemaChanges[] = [];
+  const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => prepareDatabase(url, undefined, { changed: (c) => changes.push(c) })));
+  t.same(outcomes.filter((o) => o.status === "rejected"), [], "every start succeeds");
+  const applying = changes.filter((c) => c.sqlFiles.length > 0);
+  t.equal(applying.length, 1, "one applied the migrations and sql/");
+  t.equal(applying[0]?.sqlFiles.length, listedSqlFiles().length);
+  t.same(changes.filter((c) => c.sqlFiles.length === 0).map((c) => c.migrations.length + c.privileges), [0, 0, 0], "the others, after it, found nothing to do");
 });
