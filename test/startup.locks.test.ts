@@ -4,7 +4,7 @@ import t from "tap";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Test } from "tap";
-import { listedSqlFiles } from "../src/db/apply.js";
+import { applyChanges, listedSqlFiles, readSchemaSources, withStartupLock } from "../src/db/apply.js";
 import { migrateDatabase, prepareDatabase, type SchemaChanges } from "../src/db/migrate.js";
 import { testDatabase, type TestDatabase } from "./fixtures/db.js";
 import { databaseUrl, withAdmin } from "./fixtures/template.js";
@@ -100,6 +100,29 @@ t.test("a changed file is applied with every file after it; a pending migration 
                             has_function_privilege('public', 'upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz)', 'execute') as anyone_ticks`),
     [{ worker_reads: true, app_sets_status: false, anyone_ticks: false }]);
   t.same(await migrateDatabase(db.url), { migrations: [], sqlFiles: [], privileges: 0, tries: 1 }, "then nothing differs");
+});
+
+t.test("a change waits for busy tables only briefly, gives every lock back between tries, and gives up saying where", async (t) => {
+  const db = await testDatabase(t);
+  // What a tick that writes holds: re-creating a trigger on any of these must wait for it.
+  const holder = await holding(t, db, `lock table ${HOT} in row exclusive mode`);
+  await db.q("update upload_scheduler_deploy.applied_sql_files set sha256 = 'edited' where position = 0");
+  const sources = await readSchemaSources(db.url);
+  let tryingSince = 0;
+  const attempt = withStartupLock(db.url, (client) => {
+    tryingSince = Date.now();
+    return applyChanges(client, sources, { giveUpAfterMs: 1500 });
+  });
+  // Between tries the holder is not waited for: the tick it stands for goes on writing.
+  const writer = new pg.Client({ connectionString: db.url });
+  await writer.connect();
+  t.teardown(() => writer.end());
+  await waitFor("the start to have begun trying", async () => tryingSince > 0);
+  await writer.query("insert into users (time_zone) values ('UTC')");
+  await t.rejects(attempt, /could not apply the schema's changes: the tables they lock stayed busy for 2 s \(\d+ tries, each waiting at most 200 ms for a lock; the last in sql\/\S+: canceling statement due to lock timeout\)/);
+  t.same(await db.q("select sha256 from upload_scheduler_deploy.applied_sql_files where position = 0"), [{ sha256: "edited" }], "nothing of it was kept");
+  await holder.client.query("rollback");
+  t.equal((await prepare(db)).sqlFiles.length, listedSqlFiles().length, "once the tables are free, the next start applies it");
 });
 
 t.test("only the schema's owner can take the start-up lock; the old advisory keys stall nothing", async (t) => {

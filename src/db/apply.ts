@@ -104,7 +104,7 @@ export function listedSqlFiles(): SqlFile[] {
     // graphile-migrate's forms of an SQL action: "file" or { _: "sql", file }. A root action
     // ("!file", root: true) needs a superuser connection and a command action runs a program:
     // neither has a place in a start.
-    const file = typeof action === "string" ? action : action?._ === "sql" && !action.root && action.shadow === undefined ? action.file : undefined;
+    const file = typeof action === "string" ? action : action?._ === "sql" && !action.root && action.shadow !== true ? action.file : undefined;
     if (typeof file !== "string" || file.startsWith("!")) {
       throw new Error(
         `${gmrc}: afterAllMigrations entry ${JSON.stringify(action)} is not the path of an SQL file: ` +
@@ -133,7 +133,7 @@ export async function withStartupLock<T>(url: string, work: (client: pg.Client) 
     await ensureDeploySchema(client);
     await client.query("begin");
     // Queue for as long as it takes, whatever the server's or the role's defaults, and keep the
-    // transaction while another connection of this start works (Graphile Worker's migrations).
+    // transaction through the pauses between tries (applyChanges).
     await client.query("set local lock_timeout = 0");
     await client.query("set local idle_in_transaction_session_timeout = 0");
     try {
@@ -253,23 +253,37 @@ export async function applyChanges(
   if (from === -1 && recorded.length !== files.length) from = files.length; // only the record's tail to drop
   if (from === -1 && !options.after) return { migrations: [], sqlFiles: [], privileges: 0, tries: 0 };
 
-  const { rows: [{ ms: lockTimeoutMs }] } = await client.query(
-    // A fifth of deadlock_timeout (1 s by default), at most 200 ms: a cycle with a tick that
-    // started waiting for this start is broken by this start's timeout before the server
-    // looks for deadlocks.
-    "select greatest(1, least(200, extract(epoch from current_setting('deadlock_timeout')::interval) * 1000 / 5))::int as ms",
+  const { rows: [{ ms: deadlockMs }] } = await client.query(
+    "select greatest(1, extract(epoch from current_setting('deadlock_timeout')::interval) * 1000)::int as ms",
   );
+  // A lock is waited for at most a fifth of deadlock_timeout (1 s by default), 200 ms at most,
+  // and less as the try goes on, so that its waits end about deadlock_timeout after it began (a
+  // file that waits for several tables in turn may overrun that by its later waits). A session
+  // that waits for a lock this try took started waiting after the try began; when the server
+  // looks for a deadlock on that session's behalf, this try has stopped waiting, or has given
+  // every lock back: a running worker's tick is not chosen as a deadlock's victim because of a
+  // start, and neither is the start.
+  const lockTimeoutMs = Math.min(200, Math.max(1, Math.floor(deadlockMs / 5)));
   const deadline = Date.now() + (options.giveUpAfterMs ?? 5 * 60_000);
   for (let tries = 1; ; tries++) {
+    const waitsEnd = Date.now() + deadlockMs * 0.9;
+    const waitingAtMost = () =>
+      client.query(`set local lock_timeout = '${Math.max(1, Math.min(lockTimeoutMs, Math.floor(waitsEnd - Date.now())))}ms'`);
     await client.query("savepoint apply_changes");
     try {
-      await client.query(`set local lock_timeout = '${lockTimeoutMs}ms'`);
       if (pending.length > 0) {
+        await waitingAtMost();
         await gmMigration._migrateMigrationSchema(client, settings);
-        for (const migration of pending) await runMigration(client, migration, placeholders);
+        for (const migration of pending) {
+          await waitingAtMost();
+          await runMigration(client, migration, placeholders);
+        }
       }
       if (from !== -1) {
-        for (const f of files.slice(from)) await client.query(f.sql).catch(explain(f.file, "fix the file and start again"));
+        for (const f of files.slice(from)) {
+          await waitingAtMost();
+          await client.query(f.sql).catch(explain(f.file, "fix the file and start again"));
+        }
         await client.query(`delete from ${DEPLOY_SCHEMA}.applied_sql_files where position >= $1`, [from]);
         await client.query(
           `insert into ${DEPLOY_SCHEMA}.applied_sql_files (position, file, sha256)
@@ -277,6 +291,7 @@ export async function applyChanges(
           [files.map((f) => f.file), files.map((f) => f.sha256), from],
         );
       }
+      await waitingAtMost();
       const privileges = (await options.after?.(client)) ?? 0;
       await client.query("release savepoint apply_changes");
       return { migrations: pending.map((m) => m.realFilename), sqlFiles: from === -1 ? [] : files.slice(from).map((f) => f.file), privileges, tries };
@@ -288,7 +303,7 @@ export async function applyChanges(
       if (Date.now() > deadline) {
         throw new Error(
           `could not apply the schema's changes: the tables they lock stayed busy for ${Math.round((options.giveUpAfterMs ?? 300_000) / 1000)} s ` +
-            `(${tries} tries, each waiting at most ${lockTimeoutMs} ms for a lock; last: ${error.message}). ` +
+            `(${tries} tries, each waiting at most ${lockTimeoutMs} ms for a lock; the last ${error.where ? `in ${error.where}` : "after the files"}: ${error.message}). ` +
             "Find what holds them (pg_locks, pg_stat_activity) and start again",
         );
       }
@@ -335,7 +350,7 @@ const RETRIED = ["55P03", "40P01"];
  */
 function explain(where: string, whatToDo: string) {
   return (error: any): never => {
-    if (RETRIED.includes(error?.code)) throw error;
+    if (RETRIED.includes(error?.code)) throw Object.assign(error, { where });
     throw Object.assign(
       new Error(`${where} failed: ${error?.message}${error?.hint ? ` (hint: ${error.hint})` : ""}. Nothing of this run was kept; ${whatToDo}`),
       { code: error?.code },
