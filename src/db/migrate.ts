@@ -28,11 +28,12 @@ async function grantRoles(client: pg.ClientBase): Promise<number> {
 
 /**
  * What `npm start` does before it runs: Graphile Worker's schema, then what `migrateDatabase`
- * does (the worker role's grants on the queue included) under the start-up lock, through `migrateUrl`
- * (MIGRATE_DATABASE_URL, the owner) when it is given. When nothing changed, it changes nothing and
- * locks no table of the scheduler; `changed` hears what it applied. Without it, `runUrl` (DATABASE_URL) migrates when its role
- * may; a least-privilege role (e.g. one granted upload_scheduler_worker) only checks that the
- * database is up to date, and says what to do when it is not.
+ * does (the worker role's grants on the queue included) under the start-up lock, through
+ * `migrateUrl` (MIGRATE_DATABASE_URL, the owner) when it is given. When nothing changed, it
+ * changes nothing and locks no table of the scheduler; `changed` hears what it applied.
+ * Without `migrateUrl`, `runUrl` (DATABASE_URL) migrates when its role may; a least-privilege
+ * role (e.g. one granted upload_scheduler_worker) only checks that the database is up to date,
+ * and says what to do when it is not.
  */
 export async function prepareDatabase(
   runUrl: string,
