@@ -35,16 +35,22 @@ async function prepare(db: TestDatabase, url = db.url): Promise<SchemaChanges> {
   return changes!;
 }
 
-t.test("a start with nothing changed needs no lock beyond ACCESS SHARE on videos, users, upload_schedules", async (t) => {
+t.test("a start with nothing changed needs no lock beyond ACCESS SHARE on videos, users, upload_schedules (nor on the queue's tables)", async (t) => {
   const db = await testDatabase(t);
   // EXCLUSIVE conflicts with every lock but ACCESS SHARE: a start that needed a stronger lock on
   // one of them (a trigger or policy made again, a row written) would wait for this session.
   const holder = await holding(t, db, `lock table ${HOT} in exclusive mode`);
+  // And Graphile Worker's tables: its migrations, when current, and the grants on the queue only read.
+  const queue = (await db.q("select string_agg(oid::regclass::text, ', ') as tables from pg_class where relnamespace = 'graphile_worker'::regnamespace and relkind = 'r'"))[0].tables;
+  const queueHolder = await holding(t, db, `lock table ${queue} in exclusive mode`);
   const outcome = await Promise.race([
     prepare(db).then((changes) => ({ done: changes })),
     blockedBy(db, holder.pid).then((blocked) => ({ blocked })),
+    blockedBy(db, queueHolder.pid).then((blocked) => ({ blocked })),
   ]);
   t.same(outcome, { done: { migrations: [], sqlFiles: [], privileges: 0, tries: 1 } }, "prepareDatabase (what npm start does first) completes, changing nothing");
+  // The worker itself writes to the queue as it starts (its crontab).
+  await queueHolder.client.query("rollback");
 
   // The whole start, Graphile Worker's own migrations and crontab included, up to running.
   const worker = startWorker(t, db);
