@@ -77,9 +77,10 @@ t.test("4 workers start at once beside 2 that tick, 10 rounds: every start succe
         return (await db.q("select 1 from pg_stat_activity where application_name = 'upload-scheduler: migrate'")).length > 0 || real.output().includes('"worker started"');
       }, 60_000).catch((e) => { throw new Error(`${e.message}\n${real.output()}`); });
       starts.push(
-        started(real).then(() => {
-          const line = real.lines().find((l) => l.msg === "schema changes applied" || l.msg === "database is up to date: nothing applied");
-          if (line?.msg === "schema changes applied") {
+        // Its database work is done once it logs what it applied; it goes on starting (its
+        // worker, the upload thread's bundle) beside the next round, and must have started by the end.
+        prepared(real).then((line) => {
+          if (line.msg === "schema changes applied") {
             applied.push({ round, who: "process", changes: { migrations: line.migrations, sqlFiles: files.slice(files.indexOf(line.sql_from)), privileges: line.privileges, tries: line.tries } });
           }
         }),
@@ -108,6 +109,7 @@ t.test("4 workers start at once beside 2 that tick, 10 rounds: every start succe
   stopped = true;
   await load;
   for (const real of realStarts) {
+    await started(real);
     real.child.kill("SIGTERM");
     t.equal(await real.exited, 0, "a real start stops cleanly");
   }
@@ -130,4 +132,14 @@ function started(worker: WorkerProcess): Promise<void> {
     waitFor("a worker to start", async () => worker.output().includes('"worker started"'), 60_000).then(() => {}),
     worker.exited.then((code) => Promise.reject(new Error(`a worker exited ${code} at start:\n${worker.output()}`))),
   ]);
+}
+
+/** The line a worker process logs once its database is prepared (what it applied, or that nothing was). */
+async function prepared(worker: WorkerProcess): Promise<any> {
+  const line = () => worker.lines().find((l) => l.msg === "schema changes applied" || l.msg === "database is up to date: nothing applied");
+  await Promise.race([
+    waitFor("a worker to prepare its database", async () => line(), 60_000),
+    worker.exited.then((code) => Promise.reject(new Error(`a worker exited ${code} at start:\n${worker.output()}`))),
+  ]);
+  return line();
 }
