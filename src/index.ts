@@ -4,7 +4,7 @@ export type * from "./types.js";
 export { VIDEO_STATUSES } from "./types.js";
 export type { MediaProcess, MediaProcessContext } from "./media/plugin.js";
 export { uploadSchedulerTasks, type UploadSchedulerTasks } from "./embed.js";
-export { prepareDatabase, migrateDatabase } from "./db/migrate.js";
+export { prepareDatabase, migrateDatabase, type SchemaChanges } from "./db/migrate.js";
 export { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 export { ConfigError, readConfig, type Config } from "./config.js";
 export { jsonLogger, type Logger } from "./log.js";

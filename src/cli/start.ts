@@ -85,7 +85,15 @@ try {
   } else {
     await waitForDatabase(database.url, logger);
   }
-  const prepared = await prepareDatabase(database.url, config.migrateDatabaseUrl);
+  const prepared = await prepareDatabase(database.url, config.migrateDatabaseUrl, {
+    changed: ({ migrations, sqlFiles, privileges, tries }) => {
+      if (migrations.length > 0 || sqlFiles.length > 0 || privileges > 0) {
+        logger.info("schema changes applied", { migrations, sql_files: sqlFiles.length, sql_from: sqlFiles[0], privileges, tries });
+      } else {
+        logger.info("database is up to date: nothing applied");
+      }
+    },
+  });
   if (prepared === "checked") logger.info("database is up to date (migrations are applied by its owner)");
   const probe = new pg.Pool({ connectionString: database.url, max: 1 });
   const durations = await resolveDurations(probe, config).finally(() => probe.end());

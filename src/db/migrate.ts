@@ -1,66 +1,45 @@
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
+import { applyChanges, PROJECT_ROOT, readSchemaSources, withStartupLock, type SchemaChanges } from "./apply.js";
+
+export { PROJECT_ROOT, type SchemaChanges } from "./apply.js";
 
 /**
- * The package's own folder (the one holding .gmrc, migrations/, sql/ and crontab), from the
- * sources (src/db) and from the build (dist/src/db) alike.
+ * What `npm run db:migrate` does: the committed migrations not yet applied, the files of sql/
+ * that changed since they were (see src/db/apply.ts) and the roles' grants where they differ,
+ * under the start-up lock; nothing else.
  */
-export const PROJECT_ROOT = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, ".gmrc")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-})();
-
-/**
- * Applies the committed migrations and re-applies the functions of sql/, exactly as
- * `npm run db:migrate` does (graphile-migrate reads .gmrc; --forceActions runs the
- * afterAllMigrations actions even when no migration is pending).
- */
-export async function migrateDatabase(databaseUrl: string): Promise<void> {
-  // graphile-migrate gives up at once when another process holds its lock; workers starting
-  // together on several machines queue up on this lock instead.
-  const lock = new pg.Client({ connectionString: databaseUrl });
-  await lock.connect();
-  try {
-    await lock.query("select pg_advisory_lock(hashtext('upload_scheduler: migrate'))");
-    await runGraphileMigrate(databaseUrl);
-  } finally {
-    await lock.end();
-  }
-}
-
-function runGraphileMigrate(databaseUrl: string): Promise<void> {
-  // Resolved like an import, so it is found wherever npm put it (hoisted when this package is a dependency).
-  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve("graphile-migrate/package.json")), "dist", "cli.js");
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, "migrate", "--forceActions"], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`graphile-migrate migrate failed (exit ${code}):\n${output}`)),
-    );
-  });
+export async function migrateDatabase(databaseUrl: string): Promise<SchemaChanges> {
+  const sources = await readSchemaSources(databaseUrl);
+  return withStartupLock(databaseUrl, (client) => applyChanges(client, sources, { after: grantRoles }));
 }
 
 /**
- * What `npm start` does before it runs: the scheduler's migrations and Graphile Worker's schema,
- * applied through `migrateUrl` (MIGRATE_DATABASE_URL, the owner) when it is given, and the
- * worker role's grants on the queue. Without it, `runUrl` (DATABASE_URL) migrates when its role
- * may; a least-privilege role (e.g. one granted upload_scheduler_worker) only checks that the
- * database is up to date, and says what to do when it is not.
+ * The roles' grants and policies (sql/90_access/900_roles_and_privileges.sql), queue included: each run,
+ * since they depend on more than the files (a role created since, Graphile Worker's tables
+ * installed since). It compares with the catalog and changes only what differs.
  */
-export async function prepareDatabase(runUrl: string, migrateUrl: string | undefined): Promise<"migrated" | "checked"> {
+async function grantRoles(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query("select upload_scheduler_private.grant_roles() as changes");
+  return rows[0].changes;
+}
+
+/**
+ * What `npm start` does before it runs: Graphile Worker's schema, then what `migrateDatabase`
+ * does (the worker role's grants on the queue included) under the start-up lock, through
+ * `migrateUrl` (MIGRATE_DATABASE_URL, the owner) when it is given. When nothing changed, it
+ * changes nothing and locks no table of the scheduler; `changed` hears what it applied.
+ * Without `migrateUrl`, `runUrl` (DATABASE_URL) migrates when its role may; a least-privilege
+ * role (e.g. one granted upload_scheduler_worker) only checks that the database is up to date,
+ * and says what to do when it is not.
+ */
+export async function prepareDatabase(
+  runUrl: string,
+  migrateUrl: string | undefined,
+  options: { changed?: (changes: SchemaChanges) => void } = {},
+): Promise<"migrated" | "checked"> {
   const url = migrateUrl ?? runUrl;
   if (!migrateUrl && !(await mayMigrate(runUrl))) {
     const pending = await pendingMigrations(runUrl);
@@ -78,15 +57,14 @@ export async function prepareDatabase(runUrl: string, migrateUrl: string | undef
     }
     return "checked";
   }
-  await migrateDatabase(url);
+  // Read before the lock, to hold it no longer than the database needs.
+  const sources = await readSchemaSources(url);
+  // Graphile Worker's own migrations take turns by themselves (several Graphile Workers start
+  // together as a matter of course), and when its schema is current they only read
+  // graphile_worker.migrations: outside the lock, before the grants on the queue.
   await runMigrations({ connectionString: url, logger: silentGraphileLogger() });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("select upload_scheduler_private.grant_queue_to_worker()");
-  } finally {
-    await client.end();
-  }
+  const changes = await withStartupLock(url, (client) => applyChanges(client, sources, { after: grantRoles }));
+  options.changed?.(changes);
   return "migrated";
 }
 
@@ -118,7 +96,6 @@ async function hasQueueSchema(url: string): Promise<boolean> {
 
 /** The committed migrations the database has not applied yet. */
 async function pendingMigrations(url: string): Promise<string[]> {
-  const { readdirSync } = await import("node:fs");
   const committed = readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
