@@ -36,6 +36,8 @@ export const ERROR_CODES: Readonly<Record<string, Exclude<SchedulerErrorKind, "c
   UPFUL: "conflict",
   UPSTS: "conflict",
   UPSUP: "conflict",
+  UPLSE: "conflict",
+  UPTOK: "tenant",
   UPOWN: "tenant",
   UPTEN: "tenant",
   UPBUG: "bug",

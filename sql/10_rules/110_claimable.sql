@@ -69,7 +69,13 @@ begin
          v_paused, v_reasons
   from (
     with users as materialized (
-      select u.id, u.time_zone, u.uploads_paused_until, u.pause_reason
+      -- A hold (a destination said to retry later) stops claims like a pause.
+      select u.id, u.time_zone,
+             case when u.held_until > p_now and u.held_until > coalesce(u.uploads_paused_until, '-infinity') then u.held_until
+                  else u.uploads_paused_until end as uploads_paused_until,
+             case when u.held_until > p_now and u.held_until > coalesce(u.uploads_paused_until, '-infinity')
+                  then 'held: ' || coalesce(u.hold_reason, 'the destination said to retry later')
+                  else u.pause_reason end as pause_reason
       from unnest(p_user_ids) as x (id)
       join public.users u on u.id = x.id
     ),

@@ -97,11 +97,15 @@ begin
     select x.user_id, exists (select 1 from public.videos v where v.user_id = x.user_id and v.status = 'initiate') as waiting
     from unnest(p_user_ids) as x (user_id)
   ) x;
+  -- (A waiting video with a not_before later than the rule's next_at moves the bound to it, when
+  -- every waiting video has one.)
   -- Every row taken is written, once (most often with the value it had: a HOT update).
   update upload_scheduler.user_due d set due_at = 'infinity'
   from unnest(v_idle) as x (user_id)
   where d.user_id = x.user_id;
-  update upload_scheduler.user_due d set due_at = r.next_at
+  update upload_scheduler.user_due d
+  set due_at = greatest(r.next_at, (select min(coalesce(v.not_before, '-infinity')) from public.videos v
+                                    where v.user_id = r.user_id and v.status = 'initiate'))
   from upload_scheduler_private.claimable(v_waiting, p_now) r
   where d.user_id = r.user_id;
 

@@ -21,7 +21,8 @@ begin
     perform upload_scheduler_private.assert_known_time_zone(new.time_zone);
   end if;
   -- A new zone or pause moves the user's next claim: the next tick looks at the user.
-  if tg_op = 'UPDATE' and (new.time_zone, new.uploads_paused_until) is distinct from (old.time_zone, old.uploads_paused_until) then
+  if tg_op = 'UPDATE' and (new.time_zone, new.uploads_paused_until, new.held_until)
+                          is distinct from (old.time_zone, old.uploads_paused_until, old.held_until) then
     perform upload_scheduler_private.mark_due(array[new.id]);
   end if;
   return new;

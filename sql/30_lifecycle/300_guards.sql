@@ -40,7 +40,7 @@ begin
   get diagnostics v_stack = pg_context;
   if not upload_scheduler_private.written_by_scheduler(v_stack) then
     perform upload_scheduler_private.refuse('videos_lifecycle_by_functions', format(
-      'status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome or last_error of public.videos (statement: %s)',
+      'status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome, last_error, remote_id, remote_url, bytes_sent, bytes_total, resume_state or free_attempts of public.videos (statement: %s)',
       left(regexp_replace(current_query(), '\s+', ' ', 'g'), 300)));
   end if;
   return null;
@@ -51,7 +51,8 @@ comment on function upload_scheduler_private.tg_videos__lifecycle_by_functions()
   E'Trigger: refuses (UPMOV) a plain UPDATE of the lifecycle columns of public.videos; the scheduler''s functions make every move.';
 
 create or replace trigger tg_videos__lifecycle_by_functions
-  before update of status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome, last_error
+  before update of status, slot_id, slot_date, claimed_at, started_at, finished_at, attempts, worker, last_outcome, last_error,
+                   remote_id, remote_url, bytes_sent, bytes_total, resume_state, free_attempts
   on public.videos
   for each statement execute function upload_scheduler_private.tg_videos__lifecycle_by_functions();
 

@@ -170,3 +170,25 @@ create or replace trigger tg_videos__deleted
   after delete on public.videos
   referencing old table as old_rows
   for each statement execute function upload_scheduler_private.tg_videos__deleted();
+
+-- A video's not_before moved earlier (or cleared): its user may have something to claim sooner.
+create or replace function upload_scheduler_private.tg_videos__not_before()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  insert into upload_scheduler.due_marks (user_id) values (new.user_id);
+  return null;
+end;
+$$;
+
+comment on function upload_scheduler_private.tg_videos__not_before() is
+  E'Trigger: a waiting video whose not_before moved earlier marks its user for the next tick.';
+
+create or replace trigger tg_videos__not_before
+  after update of not_before on public.videos
+  for each row
+  when (new.status = 'initiate' and coalesce(new.not_before, '-infinity') < coalesce(old.not_before, '-infinity'))
+  execute function upload_scheduler_private.tg_videos__not_before();

@@ -68,7 +68,7 @@ begin
     cross join lateral (
       select v.id
       from public.videos v
-      where v.user_id = r.user_id and v.status = 'initiate'
+      where v.user_id = r.user_id and v.status = 'initiate' and (v.not_before is null or v.not_before <= p_now)
       order by v.created_at, v.id
       limit r.room
       for update skip locked

@@ -2,20 +2,20 @@
 -- the video's place was taken in (from the ledger: the slot may have changed since), and a video
 -- whose window closed more than p_start_grace ago goes back to the queue instead (its place with
 -- it), on record as a late attempt; the row returned is then 'initiate', and the caller must not
--- upload.
-create or replace function upload_scheduler.start_upload_attempt(
+-- upload. A worker's attempt (begin_attempt) also gets a lease on the database's clock and a
+-- token that only its hash is kept of.
+create or replace function upload_scheduler_private.start_attempt(
   p_video_id uuid,
   p_start_grace interval,
   p_worker text,
-  p_now timestamptz default now()
+  p_now timestamptz,
+  p_token_hash bytea,
+  p_lease interval
 )
 returns public.videos
 language plpgsql
 volatile
-security definer
 set search_path = pg_catalog, pg_temp
--- A tenant may hold its own video's row (SELECT … FOR UPDATE): a worker does not wait on it for long.
-set lock_timeout = '5s'
 as $$
 declare
   v_video public.videos;
@@ -91,9 +91,35 @@ begin
     end if;
     perform upload_scheduler_private.raise_wrong_status(p_video_id, 'pending', 'start_upload');
   end if;
-  insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, started_at, worker)
-  values (v_video.id, v_video.user_id, v_video.attempts, v_video.slot_id, v_video.slot_date, v_video.claimed_at, p_now, p_worker);
+  insert into public.upload_attempts (video_id, user_id, attempt, slot_id, local_date, claimed_at, started_at, worker,
+                                      token_hash, lease_until, heartbeat_at, worker_host, worker_pid)
+  values (v_video.id, v_video.user_id, v_video.attempts, v_video.slot_id, v_video.slot_date, v_video.claimed_at, p_now, p_worker,
+          p_token_hash, now() + p_lease, case when p_lease is not null then now() end,
+          nullif(substring(p_worker from '^(.*):[0-9]+$'), ''), substring(p_worker from ':([0-9]{1,9})$')::integer);
   return v_video;
+end;
+$$;
+
+
+comment on function upload_scheduler_private.start_attempt(uuid, interval, text, timestamptz, bytea, interval) is
+  E'Internal: pending -> uploading (or back to the queue when its window closed more than p_start_grace ago), opening the attempt''s row with the worker, its token''s hash and its lease (NULL for none). Use start_upload, start_upload_attempt or begin_attempt.';
+
+create or replace function upload_scheduler.start_upload_attempt(
+  p_video_id uuid,
+  p_start_grace interval,
+  p_worker text,
+  p_now timestamptz default now()
+)
+returns public.videos
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+-- A tenant may hold its own video's row (SELECT … FOR UPDATE): a worker does not wait on it for long.
+set lock_timeout = '5s'
+as $$
+begin
+  return upload_scheduler_private.start_attempt(p_video_id, p_start_grace, p_worker, p_now, null, null);
 end;
 $$;
 

@@ -75,6 +75,49 @@ $$;
 comment on function upload_scheduler.reset_stale_pending_videos(interval, timestamptz) is
   E'Puts videos pending (claimed, never started) for longer than p_older_than at p_now back to initiate, giving their place in the slot back, and records a stale attempt; a claim stamped later than both p_now and the database clock by more than p_older_than goes back at once. Returns how many.';
 
+-- Ends these uploading videos' running attempts as interrupted: the outcome is unknown (the
+-- upload may have completed), so the video fails and the retry policy, with the destination's
+-- reconcile, decides. (A start from nowhere is brought back to now: its retry's cool-down counts
+-- from now.)
+create or replace function upload_scheduler_private.interrupt(p_video_ids uuid[], p_now timestamptz, p_why text)
+returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if cardinality(p_video_ids) = 0 then
+    return 0;
+  end if;
+  update public.upload_attempts a
+  set claimed_at = least(a.claimed_at, p_now), started_at = least(a.started_at, p_now), finished_at = p_now,
+      outcome = 'interrupted',
+      error = format('upload interrupted; outcome unknown (started %s, %s)', a.started_at,
+                     case when a.lease_until < now() and p_why is null then format('its worker''s lease ran out at %s', a.lease_until)
+                          else coalesce(p_why, 'no result in time') end)
+  from unnest(p_video_ids) as x (id)
+  join public.videos v on v.id = x.id
+  where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null and a.outcome is null;
+
+  update public.videos v
+  set status = 'failed',
+      claimed_at = least(v.claimed_at, p_now),
+      started_at = least(v.started_at, p_now),
+      finished_at = p_now,
+      last_outcome = 'interrupted',
+      last_error = (select a.error from public.upload_attempts a where a.video_id = v.id and a.attempt = v.attempts)
+  from unnest(p_video_ids) as x (id)
+  where v.id = x.id and v.status = 'uploading';
+  perform upload_scheduler_private.release_places(p_video_ids, p_now);
+  return cardinality(p_video_ids);
+end;
+$$;
+
+comment on function upload_scheduler_private.interrupt(uuid[], timestamptz, text) is
+  E'Internal: fails these uploading videos as interrupted (outcome unknown), closing their running attempts and giving their places back.';
+
+-- A running attempt is over when its lease has passed on the database's clock (a worker's
+-- attempt: begin_attempt), or, without a lease (start_upload), when it is older than p_older_than.
 create or replace function upload_scheduler.fail_interrupted_uploads(
   p_older_than interval default '35 minutes',
   p_now timestamptz default now()
@@ -92,41 +135,31 @@ begin
   perform upload_scheduler_private.check_interval(p_older_than, 'p_older_than', '35 minutes', interval '5 seconds');
 
   v_ids := array(
-    select v.id from public.videos v
-    where v.status = 'uploading'
-      and (v.started_at < p_now - p_older_than or v.started_at > least(p_now, now()) + p_older_than)
-      and upload_scheduler_private.is_overdue(v.started_at, p_older_than, p_now)
+    select x.id from (
+      -- Leased: its lease has passed.
+      select v.id
+      from public.upload_attempts a
+      join public.videos v on v.id = a.video_id and v.status = 'uploading' and v.attempts = a.attempt
+      where a.outcome is null and a.lease_until < now()
+      union
+      -- Not leased: older than p_older_than (by p_now, and by the database's clock too).
+      select v.id
+      from public.videos v
+      where v.status = 'uploading'
+        and (v.started_at < p_now - p_older_than or v.started_at > least(p_now, now()) + p_older_than)
+        and upload_scheduler_private.is_overdue(v.started_at, p_older_than, p_now)
+        and not exists (select 1 from public.upload_attempts a
+                        where a.video_id = v.id and a.attempt = v.attempts and a.lease_until is not null)
+    ) x
+    join public.videos v on v.id = x.id
     order by v.id
-    for update skip locked);
-  if cardinality(v_ids) = 0 then
-    return 0;
-  end if;
-
-  -- (a start from nowhere is brought back to now: its retry's cool-down counts from now)
-  update public.upload_attempts a
-  set claimed_at = least(a.claimed_at, p_now), started_at = least(a.started_at, p_now), finished_at = p_now,
-      outcome = 'interrupted',
-      error = format('upload interrupted; outcome unknown (started %s, no result after %s)', a.started_at, p_older_than)
-  from unnest(v_ids) as x (id)
-  join public.videos v on v.id = x.id
-  where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null and a.outcome is null;
-
-  update public.videos v
-  set status = 'failed',
-      claimed_at = least(v.claimed_at, p_now),
-      started_at = least(v.started_at, p_now),
-      finished_at = p_now,
-      last_outcome = 'interrupted',
-      last_error = format('upload interrupted; outcome unknown (started %s, no result after %s)', v.started_at, p_older_than)
-  from unnest(v_ids) as x (id)
-  where v.id = x.id;
-  perform upload_scheduler_private.release_places(v_ids, p_now);
-  return cardinality(v_ids);
+    for update of v skip locked);
+  return upload_scheduler_private.interrupt(v_ids, p_now, null);
 end;
 $$;
 
 comment on function upload_scheduler.fail_interrupted_uploads(interval, timestamptz) is
-  E'Marks videos uploading for longer than p_older_than (at least 5 seconds; their worker died) as failed with "upload interrupted; outcome unknown", closing their attempt as interrupted and giving the place back; the retry policy then decides. Ages are judged by p_now and, for a start in the database clock''s past, by the database clock too. Returns how many.';
+  E'Fails as interrupted ("upload interrupted; outcome unknown", the attempt closed, the place given back; the retry policy then decides) the uploads whose lease has passed on the database''s clock (a worker''s attempt), and those without a lease (start_upload) running longer than p_older_than (at least 5 seconds), judged by p_now and, for a start in the database clock''s past, by the database clock too. Returns how many.';
 
 create or replace function upload_scheduler.retry_failed_videos(
   p_cool_down interval default '30 minutes',
@@ -150,7 +183,7 @@ begin
   -- stamped later than both clocks by more than the cool-down is retried at once.
   v_ids := array(
     select v.id from public.videos v
-    where v.status = 'failed' and v.attempts < p_max_attempts
+    where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts and v.last_outcome is distinct from 'permanent'
       and (v.finished_at <= p_now - p_cool_down or v.finished_at > greatest(p_now, now()) + p_cool_down)
     order by v.id
     for update skip locked);

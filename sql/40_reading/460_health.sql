@@ -17,7 +17,14 @@ returns table (
   failed_retryable integer,
   failed_for_good integer,
   oldest_waiting_age interval,
-  overdue_uploads integer
+  overdue_uploads integer,
+  leases_run_out integer,
+  unknown_outcomes integer,
+  users_held integer,
+  users_paused integer,
+  workers_seen integer,
+  workers_skewed integer,
+  max_clock_skew_ms double precision
 )
 language plpgsql
 stable
@@ -34,19 +41,35 @@ begin
          (select count(*)::int from public.videos v where v.status = 'initiate'),
          (select count(*)::int from public.videos v where v.status = 'pending'),
          (select count(*)::int from public.videos v where v.status = 'uploading'),
-         (select count(*)::int from public.videos v where v.status = 'failed' and v.attempts < p_max_attempts),
-         (select count(*)::int from public.videos v where v.status = 'failed' and v.attempts >= p_max_attempts),
+         (select count(*)::int from public.videos v
+          where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts and v.last_outcome is distinct from 'permanent'),
+         (select count(*)::int from public.videos v
+          where v.status = 'failed' and (v.attempts - v.free_attempts >= p_max_attempts or v.last_outcome = 'permanent')),
          p_now - (select min(v.created_at) from public.videos v where v.status = 'initiate'),
-         (select count(*)::int from public.videos v where v.status = 'uploading' and (v.started_at < p_now - p_interrupted_after or v.started_at > p_now + p_interrupted_after))
+         (select count(*)::int from public.videos v
+          where v.status = 'uploading' and (v.started_at < p_now - p_interrupted_after or v.started_at > p_now + p_interrupted_after)),
+         -- (the database's clock: leases are liveness)
+         (select count(*)::int from public.upload_attempts a where a.outcome is null and a.lease_until < now()),
+         (select count(*)::int from public.videos v where v.status = 'initiate' and v.last_outcome = 'unknown'),
+         (select count(*)::int from public.users u where u.held_until > p_now),
+         (select count(*)::int from public.users u where u.uploads_paused_until > p_now),
+         w.seen, w.skewed, w.max_skew
   from (select null) one
   left join lateral (
     select t.at, t.claimed, t.duration_ms from upload_scheduler.ticks t
     where t.at <= p_now
     order by t.at desc
     limit 1
-  ) t on true;
+  ) t on true
+  cross join lateral (
+    -- Workers seen in the last five minutes, and those whose clock is more than 30 s off.
+    select count(*)::int as seen, (count(*) filter (where abs(w.clock_skew_ms) > 30000))::int as skewed,
+           max(abs(w.clock_skew_ms)) as max_skew
+    from upload_scheduler.workers w
+    where w.seen_at > now() - interval '5 minutes'
+  ) w;
 end;
 $$;
 
 comment on function upload_scheduler.health(interval, integer, timestamptz) is
-  E'How the scheduler is doing at p_now, in one row: the last tick (when, how long ago, what it claimed, how long it took), ticks in the last hour, videos waiting / pending / uploading / failed and retryable / failed for good (attempts used up), the oldest waiting video''s age, and uploads running longer than p_interrupted_after (their worker may be gone). Pass the worker''s INTERRUPTED_AFTER and MAX_ATTEMPTS.';
+  E'How the scheduler is doing at p_now, in one row: the last tick (when, how long ago, what it claimed, how long it took), ticks in the last hour, videos waiting / pending / uploading / failed and retryable / failed for good (attempts used up, or permanent), the oldest waiting video''s age, uploads running longer than p_interrupted_after, running attempts whose lease has run out (by the database''s clock), videos whose last outcome stayed unknown, users held (a destination said to retry later) and paused, and the workers seen in the last five minutes with those whose clock is more than 30 s off. Pass the worker''s INTERRUPTED_AFTER and MAX_ATTEMPTS.';

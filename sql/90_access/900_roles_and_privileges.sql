@@ -270,7 +270,14 @@ begin
     'upload_scheduler.run_tick(interval, interval, integer, interval, integer, timestamptz)',
     'upload_scheduler.health(interval, integer, timestamptz)',
     'upload_scheduler.start_upload_attempt(uuid, interval, text, timestamptz)',
-    'upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz)'
+    'upload_scheduler.finish_upload_attempt(uuid, integer, text, text, timestamptz)',
+    'upload_scheduler.begin_attempt(uuid, text, interval, interval, timestamptz)',
+    'upload_scheduler.renew_lease(uuid, integer, uuid, interval, bigint, bigint)',
+    'upload_scheduler.save_checkpoint(uuid, integer, uuid, jsonb)',
+    'upload_scheduler.end_attempt(uuid, integer, uuid, text, text, jsonb, timestamptz, timestamptz)',
+    'upload_scheduler.interrupt_dead_workers(text, integer[], timestamptz)',
+    'upload_scheduler.worker_seen(text, double precision, boolean, text)',
+    'upload_scheduler.heal_crontab(interval)'
   ] loop
     v_changes := v_changes + upload_scheduler_private.ensure_privileges('routine', v_object, 'upload_scheduler_worker', '{EXECUTE}');
   end loop;
@@ -315,8 +322,10 @@ begin
   -- table, it may read and delete; it inserts and updates only the columns named.
   v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', 'public.videos', 'upload_scheduler_app',
     '{SELECT,DELETE}', '{INSERT,UPDATE,TRUNCATE,REFERENCES,TRIGGER,MAINTAIN}');
-  v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'INSERT', '{user_id,title,source_path,created_at}');
-  v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'UPDATE', '{title,source_path}');
+  v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'INSERT',
+    '{user_id,title,source_path,created_at,metadata,destination,not_before}');
+  v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'UPDATE',
+    '{title,source_path,metadata,destination,not_before}');
   v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'SELECT', '{}');
   v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.videos', 'upload_scheduler_app', 'REFERENCES', '{}');
   v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', 'public.upload_attempts', 'upload_scheduler_app', '{SELECT}');
@@ -328,6 +337,7 @@ begin
     v_changes := v_changes + upload_scheduler_private.ensure_privileges('routine', 'upload_scheduler_private.refuse(text, text)', v_role, '{EXECUTE}');
   end loop;
   v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', 'upload_scheduler.places', 'upload_scheduler_worker', '{SELECT}');
+  v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', 'upload_scheduler.workers', 'upload_scheduler_worker', '{SELECT}');
 
   -- Row-level security (enabled by the migrations): the worker reads every row, an
   -- application only its user's. Policies are made again only when they differ (ensure_policy).
