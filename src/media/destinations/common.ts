@@ -74,6 +74,11 @@ export function abortedError(signal: AbortSignal, what: string): Error {
   return new Error(`${what} was aborted: ${reason}`, { cause: signal.reason });
 }
 
+/** The body of a request could not be read (its file vanished): not the network's fault, and not retried. */
+export class BodyReadError extends Error {
+  override readonly name = "BodyReadError";
+}
+
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
@@ -86,7 +91,7 @@ const BODY_LIMIT = 64 * 1024;
 /**
  * One HTTP(S) request with node:http, so that a file's chunk streams from disk with back-pressure
  * and an exact Content-Length (fetch would buffer or send it chunked). Resolves with the answer,
- * whatever its status; rejects on a network error or when `signal` fires.
+ * whatever its status; rejects on a network error, when `signal` fires, or with a BodyReadError.
  */
 export function httpRequest(
   url: string,
@@ -124,7 +129,7 @@ export function httpRequest(
     } else {
       body.on("error", (error) => {
         request.destroy(error);
-        fail(error);
+        fail(new BodyReadError(error.message, { cause: error }));
       });
       body.pipe(request);
     }
