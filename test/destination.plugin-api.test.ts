@@ -96,3 +96,14 @@ t.test("a plug-in module: mediaProccess gets a whole context; reconcile, when ex
   await t.rejects(loadPlugin(path.join(dir, "bad-reconcile.mjs")), /exports reconcile, but not as a function reconcile\(video, context\): remove it or make it one/);
   await t.rejects((await loadPlugin(path.join(dir, "garbled-reconcile.mjs"))).reconcile!(video, runner), /reconcile answered "yes"/);
 });
+
+t.test("MEDIA_PROCESS_MODULE=builtin:tus and builtin:youtube load the built-in destinations, with their reconcile", async (t) => {
+  for (const name of ["tus", "youtube"]) {
+    const plugin = await loadPlugin(`builtin:${name}`);
+    t.type(plugin.mediaProccess, "function", `builtin:${name}`);
+    t.type(plugin.reconcile, "function");
+    const logger = { info() {}, warn() {}, error() {}, child: () => logger };
+    t.same(await plugin.reconcile!(videoFor("/dev/null"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger }), { status: "not-done", value: null }, "nothing checkpointed: not done");
+  }
+  await t.rejects(loadPlugin("builtin:vimeo"), /MEDIA_PROCESS_MODULE builtin:vimeo names no built-in destination: use builtin:tus or builtin:youtube, leave it unset for the local destination, or give the path of a module/);
+});

@@ -128,16 +128,35 @@ export interface Plugin {
   reconcile: ((video: MediaVideo, context: RunnerContext) => Promise<{ status: ReconcileStatus; value: unknown }>) | null;
 }
 
+/** The destinations that ship with the package, by the name MEDIA_PROCESS_MODULE gives them (builtin:tus). */
+const BUILTIN: Record<string, () => Promise<Record<string, unknown>>> = {
+  tus: () => import("./destinations/tus.js"),
+  youtube: () => import("./destinations/youtube.js"),
+};
+
 /**
- * Loads the plug-in at `modulePath` (relative to the working directory). Its functions are given a whole context
+ * Loads the plug-in at `modulePath` (relative to the working directory), or a built-in
+ * destination named `builtin:tus` or `builtin:youtube`. Its functions are given a whole context
  * (`completeContext`) and reconcile's answer comes normalised (`reconcileResult`).
  */
 export async function loadPlugin(modulePath: string): Promise<Plugin> {
   let mod: Record<string, unknown>;
-  try {
-    mod = await import(pathToFileURL(path.resolve(modulePath)).href);
-  } catch (error) {
-    throw new Error(`MEDIA_PROCESS_MODULE ${modulePath} could not be loaded: ${(error as Error).message}`, { cause: error });
+  const builtin = modulePath.startsWith("builtin:") ? modulePath.slice("builtin:".length) : null;
+  if (builtin !== null) {
+    const load = BUILTIN[builtin];
+    if (!load) {
+      throw new Error(
+        `MEDIA_PROCESS_MODULE ${modulePath} names no built-in destination: use builtin:${Object.keys(BUILTIN).join(" or builtin:")}, ` +
+          `leave it unset for the local destination, or give the path of a module`,
+      );
+    }
+    mod = await load();
+  } else {
+    try {
+      mod = await import(pathToFileURL(path.resolve(modulePath)).href);
+    } catch (error) {
+      throw new Error(`MEDIA_PROCESS_MODULE ${modulePath} could not be loaded: ${(error as Error).message}`, { cause: error });
+    }
   }
   const exported = (name: string) => mod[name] ?? (mod.default as Record<string, unknown> | undefined)?.[name];
   const fn = exported("mediaProccess");
