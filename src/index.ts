@@ -4,7 +4,7 @@ export type * from "./types.js";
 export { VIDEO_STATUSES } from "./types.js";
 export type { MediaProcess, MediaProcessContext, MediaVideo, Reconcile, ReconcileAnswer, ReconcileStatus } from "./media/plugin.js";
 export { reconcileResult } from "./media/plugin.js";
-export { RetryLater, NeedsReconnect, PermanentFailure, failureKind, type FailureKind } from "./media/errors.js";
+export { RetryLater, NeedsReconnect, PermanentFailure, failureKind, failureFields, type FailureKind, type FailureFields } from "./media/errors.js";
 export { uploadSchedulerTasks, type UploadSchedulerTasks } from "./embed.js";
 export { prepareDatabase, migrateDatabase } from "./db/migrate.js";
 export { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";

@@ -3,7 +3,7 @@
 import t from "tap";
 import path from "node:path";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
-import { NeedsReconnect, PermanentFailure, RetryLater, failureKind } from "../src/media/errors.js";
+import { NeedsReconnect, PermanentFailure, RetryLater, failureFields, failureKind } from "../src/media/errors.js";
 import { completeContext, loadPlugin, reconcileResult } from "../src/media/plugin.js";
 import * as pkg from "../src/index.js";
 import { videoFor } from "./fixtures/destinations.js";
@@ -39,6 +39,20 @@ t.test("failureKind recognises the classes, and what is left of them after a str
   for (const other of [new Error("x"), { kind: "other" }, { kind: 3 }, "retry-later", null, undefined, 42]) {
     t.equal(failureKind(other), null, `not a failure kind: ${JSON.stringify(other)}`);
   }
+});
+
+t.test("failureFields: a failure as plain data that crosses a thread and comes out recognised, until included", async (t) => {
+  const until = new Date("2026-12-01T08:00:00Z");
+  t.equal(failureKind(structuredClone(new RetryLater("quota", { until }))), null, "an Error's structured clone loses its kind: this is why");
+  const crossed = structuredClone(failureFields(new RetryLater("quota", { until })));
+  t.same(crossed, { kind: "retry-later", message: "quota", until: "2026-12-01T08:00:00.000Z" });
+  t.equal(failureKind(crossed), "retry-later");
+  t.same(failureFields(new NeedsReconnect("token revoked")), { kind: "needs-reconnect", message: "token revoked", until: null });
+  t.same(failureFields({ kind: "permanent" }), { kind: "permanent", message: "", until: null });
+  t.same(failureFields({ kind: "retry-later", message: "m", until: "2026-12-01T08:00:00Z" }), { kind: "retry-later", message: "m", until: "2026-12-01T08:00:00.000Z" });
+  t.same(failureFields({ kind: "retry-later", message: "m", until: "soon" }), { kind: "retry-later", message: "m", until: null });
+  t.equal(failureFields(new Error("network")), null, "any other error: null");
+  t.equal(pkg.failureFields, failureFields);
 });
 
 t.test("reconcileResult gives every answer one shape, and refuses what is not an answer", async (t) => {

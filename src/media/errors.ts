@@ -56,3 +56,27 @@ export function failureKind(error: unknown): FailureKind | null {
   const kind = (error as { kind?: unknown }).kind;
   return typeof kind === "string" && KINDS.has(kind) ? (kind as FailureKind) : null;
 }
+
+/** A failure as plain data that survives a structured clone or JSON (an Error's clone keeps only its message). */
+export interface FailureFields {
+  kind: FailureKind;
+  message: string;
+  /** RetryLater's instant, ISO; null otherwise. */
+  until: string | null;
+}
+
+/**
+ * What an upload's thread should post for a failure of these kinds (null for any other error),
+ * so that the runner can act on it: `failureKind` recognises the result.
+ */
+export function failureFields(error: unknown): FailureFields | null {
+  const kind = failureKind(error);
+  if (kind === null) return null;
+  const { message, until } = error as { message?: unknown; until?: unknown };
+  const instant = until instanceof Date ? until : typeof until === "string" ? new Date(until) : null;
+  return {
+    kind,
+    message: typeof message === "string" ? message : "",
+    until: instant && !Number.isNaN(instant.getTime()) ? instant.toISOString() : null,
+  };
+}
