@@ -23,7 +23,10 @@ const PARTIAL = /\.(\d+)(?:@(.+))?\.partial$/;
  * are read (so a tenant that writes source_path cannot have the worker copy /etc/shadow). The file appears under its final name
  * only once it is complete and verified, and never once the upload's signal has fired.
  */
-export function localDestination(uploadDir: string, sourceRoots: string[] = []): (video: MediaVideo, context: MediaProcessContext) => Promise<StoredFile> {
+export function localDestination(
+  uploadDir: string,
+  sourceRoots: string[] = [],
+): (video: MediaVideo, context: Pick<MediaProcessContext, "signal" | "logger">) => Promise<StoredFile> {
   // The roots as the file system names them (no symbolic link in the way).
   const roots = Promise.all(sourceRoots.map((root) => realpath(root).catch(() => path.resolve(root))));
   return async (video, { signal, logger }) => {
