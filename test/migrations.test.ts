@@ -65,7 +65,10 @@ t.test("every function is documented, pins its search_path, and has the contract
     t.ok((f.proconfig ?? []).includes("search_path=pg_catalog, pg_temp"), `${f.proname} pins search_path to pg_catalog, pg_temp`);
     // No planner setting on a function: it would carry down into every function and trigger the
     // function calls, whose plans would then depend on who called them.
-    t.same((f.proconfig ?? []).filter((c: string) => /^(enable_|plan_cache_mode)/.test(c)), [], `${f.proname} sets no planner setting`);
+    // (One exception, named with the test that fails without it: day_facts, which calls nothing.)
+    if (f.proname !== "day_facts") {
+      t.same((f.proconfig ?? []).filter((c: string) => /^(enable_|plan_cache_mode)/.test(c)), [], `${f.proname} sets no planner setting`);
+    }
   }
   // JIT only where a statement can be costed high enough to be compiled: the tick over thousands
   // of users, where compiling took longer than the work.
