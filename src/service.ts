@@ -12,6 +12,8 @@ import type {
   UpcomingWindow,
   User,
   Instant,
+  LeasedAttempt,
+  LeasedOutcome,
   OpenSlot,
   SlotStatus,
   TickPreview,
@@ -62,6 +64,15 @@ function toVideo(row: any): Video {
     lastError: row.last_error,
     lastOutcome: row.last_outcome,
     worker: row.worker,
+    remoteId: row.remote_id ?? null,
+    remoteUrl: row.remote_url ?? null,
+    bytesSent: row.bytes_sent === null || row.bytes_sent === undefined ? null : Number(row.bytes_sent),
+    bytesTotal: row.bytes_total === null || row.bytes_total === undefined ? null : Number(row.bytes_total),
+    resumeState: row.resume_state ?? null,
+    freeAttempts: row.free_attempts ?? 0,
+    metadata: row.metadata ?? null,
+    destination: row.destination ?? null,
+    notBefore: inZone(row.not_before ?? null, zone),
     timeZone: zone,
   };
 }
@@ -276,6 +287,85 @@ export class UploadSchedulerService {
       [videoId, attempt, outcome, error ?? null, instant(now)],
     );
     return toVideo(row);
+  }
+
+  /**
+   * pending -> uploading for `worker` ("host:pid"), with a lease of `lease` (interval text) on the
+   * database's clock and a token only this worker holds. Null when the video went back to the
+   * queue instead (its slot closed more than `startGrace` ago): do not upload it.
+   */
+  async beginAttempt(videoId: string, options: { worker: string; lease: string; startGrace?: string; now?: Instant }): Promise<LeasedAttempt | null> {
+    const [row] = await this.rows(
+      `with b as (select * from upload_scheduler.begin_attempt($1, $2, $3::interval, $4::interval, coalesce($5::timestamptz, now())))
+       select (b.video).*, b.attempt as begun_attempt, b.token, b.lease_until, u.time_zone
+       from b join public.users u on u.id = (b.video).user_id`,
+      [videoId, options.worker, options.lease, options.startGrace ?? "5 minutes", instant(options.now)],
+    );
+    if (!row.token) return null;
+    return { video: toVideo(row), attempt: row.begun_attempt, token: row.token, leaseUntil: row.lease_until };
+  }
+
+  /**
+   * The heartbeat and the fence: extends the attempt's lease by `lease` from now (the database's
+   * clock) and records the bytes sent. A SchedulerError UPLSE says the lease had run out, UPSUP
+   * that the attempt ended, UPTOK that the token is not this attempt's: stop the upload.
+   */
+  async renewLease(a: { videoId: string; attempt: number; token: string }, lease: string, bytes?: { sent: number | null; total: number | null }): Promise<Date> {
+    const [row] = await this.rows("select upload_scheduler.renew_lease($1, $2, $3, $4::interval, $5, $6) as until", [
+      a.videoId, a.attempt, a.token, lease, bytes?.sent ?? null, bytes?.total ?? null,
+    ]);
+    return row.until;
+  }
+
+  /** Keeps the destination's resumable state for the video (the next attempt's context.resume). */
+  async saveCheckpoint(a: { videoId: string; attempt: number; token: string }, state: unknown): Promise<void> {
+    await this.rows("select upload_scheduler.save_checkpoint($1, $2, $3, $4::jsonb)", [a.videoId, a.attempt, a.token, JSON.stringify(state ?? null)]);
+  }
+
+  /**
+   * Ends a leased attempt with what the worker knows (end_attempt): repeating the recorded outcome
+   * returns quietly; a known outcome is kept even if a sweep called the attempt interrupted, while
+   * no later attempt started.
+   */
+  async endAttempt(
+    a: { videoId: string; attempt: number; token: string },
+    outcome: LeasedOutcome,
+    options: { error?: string | null; result?: unknown; retryAt?: Date | null; now?: Instant } = {},
+  ): Promise<Video> {
+    const [row] = await this.rows(
+      videosOf(`upload_scheduler.end_attempt($1, $2, $3, $4, $5, $6::jsonb, $7, coalesce($8::timestamptz, now()))`),
+      [a.videoId, a.attempt, a.token, outcome, options.error ?? null,
+       options.result === undefined ? null : JSON.stringify(options.result), options.retryAt ?? null, instant(options.now)],
+    );
+    return toVideo(row);
+  }
+
+  /** Ends at once, as interrupted, the running attempts of this host's processes that are gone. */
+  async interruptDeadWorkers(host: string, deadPids: number[]): Promise<number> {
+    const [row] = await this.rows("select upload_scheduler.interrupt_dead_workers($1, $2::integer[]) as n", [host, deadPids]);
+    return row.n;
+  }
+
+  /** This worker's report of itself: its clock's difference from the database's, whether it runs the crontab. */
+  async workerSeen(worker: string, clockSkewMs: number, runsCrontab: boolean, note?: string | null): Promise<void> {
+    await this.rows("select upload_scheduler.worker_seen($1, $2, $3, $4)", [worker, clockSkewMs, runsCrontab, note ?? null]);
+  }
+
+  /** Brings the crontab's last run back to now when a fast clock stamped it ahead; returns how many. */
+  async healCrontab(maxSkew = "30 seconds"): Promise<number> {
+    const [row] = await this.rows("select upload_scheduler.heal_crontab($1::interval) as n", [maxSkew]);
+    return row.n;
+  }
+
+  /**
+   * The database's clock against this process's: the difference in ms (positive when this process
+   * is ahead), measured at the middle of the round trip.
+   */
+  async clockSkewMs(): Promise<number> {
+    const sent = Date.now();
+    const [row] = await this.rows("select extract(epoch from clock_timestamp()) * 1000 as ms", []);
+    const received = Date.now();
+    return (sent + received) / 2 - Number(row.ms);
   }
 
   /** uploading -> success, or -> failed keeping the error. */

@@ -7,9 +7,11 @@ export const VIDEO_STATUSES: readonly VideoStatus[] = ["initiate", "pending", "u
 
 /** How an attempt ended: the first four are reported by the worker running it. */
 export type AttemptOutcome = "success" | "failed" | "timed_out" | "aborted";
+/** How a worker's leased attempt can end (end_attempt): the outcomes above, and the kinds of failure a destination tells apart. */
+export type LeasedOutcome = AttemptOutcome | "retry_later" | "needs_reconnect" | "permanent" | "unknown";
 
 /** How the last attempt (or a claim never started) ended, as public.upload_attempts records it. */
-export type RecordedOutcome = AttemptOutcome | "interrupted" | "stale" | "late";
+export type RecordedOutcome = LeasedOutcome | "interrupted" | "stale" | "late";
 
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 
@@ -103,8 +105,32 @@ export interface Video {
   lastOutcome: RecordedOutcome | null;
   /** host:pid of the worker that started the current or last attempt. */
   worker: string | null;
+  /** What the destination answered for the upload (its id and URL), once uploaded. */
+  remoteId: string | null;
+  remoteUrl: string | null;
+  /** Bytes sent by the running (or last) upload, as its worker reported them. */
+  bytesSent: number | null;
+  bytesTotal: number | null;
+  /** What the destination checkpointed to resume the upload (context.resume of the next attempt). */
+  resumeState: unknown;
+  /** Attempts that do not count towards MAX_ATTEMPTS (retry later, reconnect, unknown). */
+  freeAttempts: number;
+  /** What a destination publishes with the video (title, description, tags, privacy, publish time). */
+  metadata: Record<string, unknown> | null;
+  /** Where this video goes (builtin:tus, builtin:youtube, builtin:local, a module path), or null for its user's. */
+  destination: string | null;
+  /** Not claimed before this instant. */
+  notBefore: DateTime | null;
   /** The owner's time zone, in which the timestamps above are expressed. */
   timeZone: string;
+}
+
+/** A worker's attempt, as begin_attempt started it: the token proves it is this worker's. */
+export interface LeasedAttempt {
+  video: Video;
+  attempt: number;
+  token: string;
+  leaseUntil: Date;
 }
 
 /** upload_scheduler.current_time_info: the clock as the scheduler sees it. */

@@ -19,10 +19,8 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  return exists (
-    select 1
-    from unnest((string_to_array(p_stack, E'\n'))[2:]) as l (line)
-    where l.line ~ '^PL/pgSQL function upload_scheduler(_private)?\.');
+  -- One pass over the text: a line (not the first) that starts with a frame of the scheduler.
+  return p_stack ~ '\nPL/pgSQL function upload_scheduler(_private)?\.';
 end;
 $$;
 

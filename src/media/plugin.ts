@@ -183,7 +183,7 @@ export async function loadMediaProcess(modulePath: string): Promise<MediaProcess
   return (await loadPlugin(modulePath)).mediaProccess;
 }
 
-const DATE_FIELDS = ["createdAt", "claimedAt", "startedAt", "finishedAt"] as const;
+const DATE_FIELDS = ["createdAt", "claimedAt", "startedAt", "finishedAt", "notBefore"] as const;
 
 /** A video as it crosses to an upload's thread: its DateTimes as ISO text. */
 export type WireVideo = Omit<Video, (typeof DATE_FIELDS)[number]> & Record<(typeof DATE_FIELDS)[number], string | null>;
