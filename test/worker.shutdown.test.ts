@@ -11,7 +11,7 @@ t.test("SIGTERM mid-upload: in-flight uploads finish within the grace period, th
   const worker = startWorker(t, db, {
     MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_CONCURRENCY: "3", SHUTDOWN_GRACE: "2 seconds",
   });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
   const inFlight = await waitFor("three uploads in flight", async () => {
     const rows = await db.q("select id, title from videos where status = 'uploading' order by created_at");
@@ -39,7 +39,7 @@ t.test("SIGTERM mid-upload: in-flight uploads finish within the grace period, th
 
   // Nothing is lost: a new worker runs the queued uploads.
   const next = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file });
-  await waitFor("the next worker to start", async () => next.output().includes('"worker started"'));
+  await waitFor("the next worker to start", async () => next.events("worker_started").length > 0);
   await waitFor("the queued uploads to finish on the next worker", async () =>
     (await statuses(db)).filter((r) => r.title === "slow:100").every((r) => r.status === "success"));
   next.child.kill("SIGTERM");
@@ -53,7 +53,7 @@ t.test("two worker processes against one database upload each video exactly once
   await openSlotWithVideos(db, titles);
   const env = { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_CONCURRENCY: "4" };
   const workers = [startWorker(t, db, env), startWorker(t, db, env)];
-  await waitFor("both workers to start", async () => workers.every((w) => w.output().includes('"worker started"')));
+  await waitFor("both workers to start", async () => workers.every((w) => w.events("worker_started").length > 0));
   // Ticks from both sides at once.
   await db.q("select graphile_worker.add_job('schedule_uploads') from generate_series(1, 4)");
   const rows = await waitFor("every video to succeed", async () => {

@@ -76,7 +76,7 @@ export async function startHttpEndpoint(options: {
         res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found: try /, /healthz, /readyz or /metrics\n");
       }
     } catch (error) {
-      logger.warn("http request failed", { path: url.pathname, error: (error as Error).message });
+      logger.warn("http_request_failed", "http request failed", { path: url.pathname, error: (error as Error).message });
       if (!res.headersSent) res.writeHead(503, { "content-type": "text/html; charset=utf-8" });
       res.end(`<!doctype html><title>Upload scheduler</title><p>The page could not be built: ${escapeHtml((error as Error).message)}</p>`);
     }
