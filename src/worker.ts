@@ -1,9 +1,11 @@
+import type pg from "pg";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
 import { errorText, GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
-import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
+import { endpointPool, startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 import type { Config, Durations } from "./config.js";
 import type { Logger } from "./log.js";
 import { drainUploads, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
+import { UploadSchedulerService } from "./service.js";
 
 export { WORKER_ID };
 
@@ -42,12 +44,17 @@ export async function startScheduler(options: {
   const common = { pgPool: pool, noHandleSignals: true, logger: graphileLogger, pollInterval: 1000 };
 
   let http: HttpEndpoint | null = null;
+  let httpPool: pg.Pool | null = null;
   if (config.httpPort !== 0) {
+    httpPool = endpointPool(options.databaseUrl);
     try {
       http = await startHttpEndpoint({
-        host: config.httpHost, port: config.httpPort, pool, service: parts.service, metrics: parts.metrics, policy: parts.policy, logger,
+        host: config.httpHost, port: config.httpPort, pool: httpPool, service: new UploadSchedulerService(httpPool),
+        metrics: parts.metrics, policy: parts.policy, logger,
       });
     } catch (error) {
+      await httpPool.end();
+      httpPool = null;
       // A port set by hand is wanted: not having it stops the start. The default's only warns.
       if (config.httpPortSet) {
         await outcomes.close();
@@ -74,6 +81,7 @@ export async function startScheduler(options: {
     });
   } catch (error) {
     await http?.close();
+    await httpPool?.end();
     await ticks?.stop().catch(() => {});
     await outcomes.close();
     await pool.end();
@@ -112,6 +120,8 @@ export async function startScheduler(options: {
           stopWaiting();
           await outcomes.close();
           await pool.end();
+          // Its connections to a database that does not answer end on their own query_timeout.
+          await httpPool?.end();
         }
       })()),
   };

@@ -219,3 +219,22 @@ export async function probe(config: pg.ClientConfig): Promise<void> {
     await client.end().catch(() => {});
   }
 }
+
+/** The database did not answer within the time a caller allows (an HTTP request, a scrape). */
+export class DatabaseTimeoutError extends Error {
+  override readonly name = "DatabaseTimeoutError";
+}
+
+/**
+ * `promise`, or a DatabaseTimeoutError with `message` after `ms`. The work itself goes on: give
+ * its connection a statement_timeout (or a query_timeout) so that it ends too.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseTimeoutError(message)), ms);
+    }),
+  ]);
+}
