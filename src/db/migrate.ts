@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -105,7 +105,7 @@ async function mayMigrate(url: string): Promise<boolean> {
   }
 }
 
-async function hasQueueSchema(url: string): Promise<boolean> {
+export async function hasQueueSchema(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -116,10 +116,14 @@ async function hasQueueSchema(url: string): Promise<boolean> {
   }
 }
 
+/** The migrations this package holds (migrations/committed), in order. */
+export function committedMigrations(): string[] {
+  return readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
+}
+
 /** The committed migrations the database has not applied yet. */
-async function pendingMigrations(url: string): Promise<string[]> {
-  const { readdirSync } = await import("node:fs");
-  const committed = readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
+export async function pendingMigrations(url: string): Promise<string[]> {
+  const committed = committedMigrations();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
