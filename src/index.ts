@@ -5,7 +5,10 @@ export { VIDEO_STATUSES } from "./types.js";
 export type { MediaProcess, MediaProcessContext } from "./media/plugin.js";
 export { uploadSchedulerTasks, type UploadSchedulerTasks } from "./embed.js";
 export { prepareDatabase, migrateDatabase } from "./db/migrate.js";
-export { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
+export { endpointPool, startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 export { ConfigError, readConfig, type Config } from "./config.js";
-export { jsonLogger, type Logger } from "./log.js";
+export {
+  LOG_EVENTS, createLogger, fromGraphileLogger, fromPino, jsonLogger, toLogger,
+  type AnyLogger, type LogEvent, type LogFields, type Logger, type LoggerOptions, type PluginLogger,
+} from "./log.js";
 export type { SchedulerMetrics } from "./metrics.js";
