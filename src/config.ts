@@ -3,6 +3,7 @@ import { constants } from "node:fs";
 import { access, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.js";
 
 /** Everything the runner reads from the environment, read once at start. */
 export interface Config {
@@ -31,6 +32,10 @@ export interface Config {
   /** Whether HTTP_PORT was set: a port set by hand that is taken stops the start; the default's only warns. */
   httpPortSet: boolean;
   httpHost: string;
+  /** LOG_LEVEL: the least severe level written. */
+  logLevel: LogLevel;
+  /** LOG_FORMAT; undefined: pretty lines in a terminal, JSON otherwise. */
+  logFormat: LogFormat | undefined;
 }
 
 /** What is wrong with the configuration: one sentence per problem, each naming its variable. */
@@ -71,6 +76,8 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Con
     httpPort: env.HTTP_PORT === "0" ? 0 : wholeNumber(env, "HTTP_PORT", 8377, problems, 65535),
     httpPortSet: Boolean(env.HTTP_PORT),
     httpHost: env.HTTP_HOST || "127.0.0.1",
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems),
+    logFormat: env.LOG_FORMAT ? oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, undefined, problems, "pretty lines in a terminal and JSON otherwise") : undefined,
   };
   return { config, problems };
 }
@@ -84,6 +91,17 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
     problems.push(`${name}=${JSON.stringify(raw)} is not ${range}; unset it for the default ${fallback}.`);
   }
   return value;
+}
+
+function oneOf<T extends string, D extends T | undefined>(
+  env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: D, problems: string[], byDefault = `the default ${fallback}`,
+): T | D {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = raw.toLowerCase() as T;
+  if (allowed.includes(value)) return value;
+  problems.push(`${name}=${JSON.stringify(raw)} is not one of ${allowed.join(", ")}; unset it for ${byDefault}.`);
+  return fallback;
 }
 
 /** The durations, checked and converted by PostgreSQL's own interval parser. */

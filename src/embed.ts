@@ -1,9 +1,9 @@
 import type pg from "pg";
 import type { ParsedCronItem, TaskList } from "graphile-worker";
 import { readConfig, resolveDurations } from "./config.js";
-import { jsonLogger, type Logger } from "./log.js";
+import { createLogger, toLogger, type AnyLogger } from "./log.js";
 import type { SchedulerMetrics } from "./metrics.js";
-import { GIVE_UP_AFTER_GRACE_MS, openUploadRunning, schedulerParts } from "./scheduler.js";
+import { drainUploads, openUploadRunning, schedulerParts } from "./scheduler.js";
 import type { UploadSchedulerService } from "./service.js";
 
 /** What a Graphile Worker of your own needs to run the scheduler beside your tasks. */
@@ -28,18 +28,25 @@ export interface UploadSchedulerTasks {
  * The scheduler's tasks and crontab item for a Graphile Worker runner of your own, built from
  * the same environment as `npm start` (MEDIA_PROCESS_MODULE, UPLOAD_DIR, DATA_DIR, UPLOAD_TIMEOUT,
  * STALE_PENDING_AFTER, RETRY_FAILED_AFTER, MAX_ATTEMPTS, INTERRUPTED_AFTER, START_GRACE,
- * SHUTDOWN_GRACE; DATABASE_URL is not read: the pool is yours). The database must be migrated
- * first (`npm run db:migrate`, or `prepareDatabase`). Throws a ConfigError naming every bad setting.
+ * SHUTDOWN_GRACE, LOG_LEVEL, LOG_FORMAT; DATABASE_URL is not read: the pool is yours). The
+ * database must be migrated first (`npx pg-upload-scheduler migrate`, or `prepareDatabase`).
+ * Throws a ConfigError naming every bad setting.
  */
 export async function uploadSchedulerTasks(options: {
   pgPool: pg.Pool;
   /** Default: process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Default: JSON lines on stdout. */
-  logger?: Logger;
+  /**
+   * Your runner's logger: Graphile Worker's (the `logger` you give `run()`), a pino logger, or
+   * the scheduler's own (createLogger). Each line carries an `event` field (in Graphile Worker's
+   * meta). Default: the scheduler's pino logger on stdout (LOG_LEVEL, LOG_FORMAT).
+   */
+  logger?: AnyLogger;
 }): Promise<UploadSchedulerTasks> {
   const config = readConfig(options.env ?? process.env);
-  const logger = options.logger ?? jsonLogger({ service: "upload-scheduler", pid: process.pid });
+  const logger = options.logger
+    ? toLogger(options.logger)
+    : createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}), base: { service: "upload-scheduler", pid: process.pid } });
   const durations = await resolveDurations(options.pgPool, config);
   const running = await openUploadRunning(config, logger);
   let parts;
@@ -49,7 +56,7 @@ export async function uploadSchedulerTasks(options: {
     await running.journal.close();
     throw error;
   }
-  const { taskList, parsedCronItems, metrics, service, outcomes, abortUploads, idle } = parts;
+  const { taskList, parsedCronItems, metrics, service, outcomes, idle } = parts;
   let stopping: Promise<void> | undefined;
   return {
     taskList,
@@ -58,18 +65,16 @@ export async function uploadSchedulerTasks(options: {
     service,
     stop: () =>
       (stopping ??= (async () => {
-        let giveUp: NodeJS.Timeout | undefined;
-        const grace = setTimeout(() => {
-          logger.warn("grace period over: aborting uploads still running", { shutdown_grace: config.shutdownGrace });
-          abortUploads.abort(new Error("worker shutting down"));
-          // A database that is away does not hold the stop: what is not written stays in the journal.
-          giveUp = setTimeout(() => outcomes.abandon(), GIVE_UP_AFTER_GRACE_MS);
-        }, durations.shutdownGraceMs);
         try {
-          await idle();
+          await drainUploads(parts, {
+            logger,
+            shutdownGrace: config.shutdownGrace,
+            shutdownGraceMs: durations.shutdownGraceMs,
+            stop: idle,
+            // A database that is away does not hold the stop: what is not written stays in the journal.
+            giveUp: () => outcomes.abandon(),
+          });
         } finally {
-          clearTimeout(grace);
-          clearTimeout(giveUp);
           await outcomes.close();
         }
       })()),

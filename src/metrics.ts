@@ -1,5 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { withTimeout } from "./db/pool.js";
 import type { UploadSchedulerService } from "./service.js";
+
+/** How long a scrape waits for the database's figures before it answers without them. */
+export const DATABASE_TIMEOUT_MS = 2000;
+
+/**
+ * prom-client's default gauges that end in _total, which Prometheus reserves for counters
+ * (`promtool check metrics` fails on them). Their labelled twins (nodejs_active_handles{type}, …)
+ * stay: `sum(nodejs_active_handles)` is the total.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
 
 /**
  * The worker's Prometheus metrics: what this process did (counters and histograms, kept in
@@ -7,19 +18,27 @@ import type { UploadSchedulerService } from "./service.js";
  * one query: upload_scheduler.health).
  */
 export interface SchedulerMetrics {
+  /** This process's metrics: Node's, the counters and histograms, and upload_scheduler_database_up. */
   registry: Registry;
+  /** The gauges read from the database at scrape time; rendered only when it answered. */
+  databaseRegistry: Registry;
   ticks: Counter;
   claims: Counter;
   uploads: Counter<"outcome">;
   uploadSeconds: Histogram<"outcome">;
   tickSeconds: Histogram;
-  /** The exposition text, after reading the gauges from the database. */
-  render(): Promise<string>;
+  /**
+   * The exposition text. The database's gauges are read through `service` (default: the one the
+   * metrics were made with) within `timeoutMs` (default 2 s); when it does not answer in time,
+   * the text has the process's metrics, upload_scheduler_database_up 0, and no database gauge.
+   */
+  render(options?: { service?: UploadSchedulerService; timeoutMs?: number }): Promise<string>;
 }
 
 export function createMetrics(service: UploadSchedulerService, policy: { interruptedAfter: string; maxAttempts: number }): SchedulerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
   const ticks = new Counter({ name: "upload_scheduler_ticks_total", help: "Ticks this worker ran.", registers: [registry] });
   const claims = new Counter({ name: "upload_scheduler_claims_total", help: "Videos this worker's ticks claimed.", registers: [registry] });
   const uploads = new Counter({
@@ -41,37 +60,50 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const databaseUp = new Gauge({
+    name: "upload_scheduler_database_up",
+    help: "1 when the database answered this scrape's health query in time (2 s), 0 when not; the upload_scheduler_videos and other database gauges are then absent.",
+    registers: [registry],
+  });
+
+  // A registry of their own: when the database does not answer, they are left out rather than shown stale.
+  const databaseRegistry = new Registry();
   const videos = new Gauge({
     name: "upload_scheduler_videos",
     help: "Videos by state, for the whole scheduler (read from the database at scrape time).",
     labelNames: ["state"] as const,
-    registers: [registry],
+    registers: [databaseRegistry],
   });
   const oldestWaiting = new Gauge({
     name: "upload_scheduler_oldest_waiting_age_seconds",
     help: "How long the oldest waiting video has waited (0 when none waits).",
-    registers: [registry],
+    registers: [databaseRegistry],
   });
   const lastTickAge = new Gauge({
     name: "upload_scheduler_last_tick_age_seconds",
     help: "Seconds since the last tick of any worker (NaN before the first).",
-    registers: [registry],
+    registers: [databaseRegistry],
   });
   const overdue = new Gauge({
     name: "upload_scheduler_overdue_uploads",
     help: "Uploads running for longer than INTERRUPTED_AFTER (their worker may be gone).",
-    registers: [registry],
+    registers: [databaseRegistry],
   });
 
   return {
     registry,
+    databaseRegistry,
     ticks,
     claims,
     uploads,
     uploadSeconds,
     tickSeconds,
-    async render() {
-      const health = await service.health(policy);
+    async render(options = {}) {
+      const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;
+      const health = await withTimeout((options.service ?? service).health(policy), timeoutMs, `the database did not answer within ${timeoutMs} ms`)
+        .catch(() => null);
+      databaseUp.set(health ? 1 : 0);
+      if (!health) return registry.metrics();
       videos.set({ state: "waiting" }, health.waiting);
       videos.set({ state: "pending" }, health.pending);
       videos.set({ state: "uploading" }, health.uploading);
@@ -80,7 +112,8 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
       oldestWaiting.set((health.oldestWaitingAgeMs ?? 0) / 1000);
       lastTickAge.set(health.lastTickAgeMs === null ? Number.NaN : health.lastTickAgeMs / 1000);
       overdue.set(health.overdueUploads);
-      return registry.metrics();
+      const [own, database] = await Promise.all([registry.metrics(), databaseRegistry.metrics()]);
+      return `${own.replace(/\n?$/, "\n")}${database}`;
     },
   };
 }

@@ -49,7 +49,7 @@ export class UploadOutcomes {
       try {
         const video = await this.service.startUploadAttempt(videoId, { startGrace: this.options.startGrace, worker: this.worker });
         if (video.status === "uploading") return video;
-        this.logger.info("upload given back to the queue: its slot closed longer than START_GRACE ago", {
+        this.logger.info("upload_late", "upload given back to the queue: its slot closed longer than START_GRACE ago", {
           video_id: videoId,
           start_grace: this.options.startGrace,
         });
@@ -59,7 +59,7 @@ export class UploadOutcomes {
         const error = SchedulerError.from(raw);
         if (error.isVideoGone) {
           // The video is gone (deleted since its claim): nothing to upload.
-          this.logger.warn("upload skipped: the video no longer exists", { video_id: videoId, code: error.code, reason: error.message });
+          this.logger.warn("upload_video_gone", "upload skipped: the video no longer exists", { video_id: videoId, code: error.code, reason: error.message });
           return null;
         }
         if (error.code === "UPSTS") {
@@ -68,13 +68,13 @@ export class UploadOutcomes {
             // is uploading under this worker's name, and this worker goes on with it.
             const video = await this.service.getVideo(videoId).catch(() => null);
             if (video?.status === "uploading" && video.worker === this.worker) {
-              this.logger.info("upload started (its start's answer was lost with the connection)", { video_id: videoId, attempt: video.attempts });
+              this.logger.info("upload_start_recovered", "upload started (its start's answer was lost with the connection)", { video_id: videoId, attempt: video.attempts });
               return video;
             }
-            this.logger.warn("upload not started: another worker or the queue has it now", { video_id: videoId, reason: error.message });
+            this.logger.warn("upload_taken_elsewhere", "upload not started: another worker or the queue has it now", { video_id: videoId, reason: error.message });
           } else {
             // Another job started it, or it was reset: that job or the next claim owns it now.
-            this.logger.warn("upload skipped", { video_id: videoId, reason: error.message });
+            this.logger.warn("upload_skipped", "upload skipped", { video_id: videoId, reason: error.message });
           }
           return null;
         }
@@ -99,7 +99,7 @@ export class UploadOutcomes {
   /** Writes outcomes adopted from the journal of a process that died. */
   async replay(records: OutcomeRecord[]): Promise<void> {
     if (!records.length) return;
-    this.logger.info("replaying outcomes journaled by a process that stopped before writing them", { outcomes: records.length });
+    this.logger.info("outcomes_replaying", "replaying outcomes journaled by a process that stopped before writing them", { outcomes: records.length });
     await Promise.all(records.map((record) => this.write(record)));
   }
 
@@ -125,7 +125,7 @@ export class UploadOutcomes {
     await Promise.allSettled([...this.writing]);
     const left = await this.journal.close();
     if (left.length) {
-      this.logger.warn("outcomes kept in the journal for the next start", { outcomes: left.length, journal: this.journal.file });
+      this.logger.warn("outcomes_kept_in_journal", "outcomes kept in the journal for the next start", { outcomes: left.length, journal: this.journal.file });
     }
   }
 
@@ -141,12 +141,12 @@ export class UploadOutcomes {
       try {
         await this.service.finishUploadAttempt(record.videoId, record.attempt, record.outcome, record.error);
         await this.journal.settle(record);
-        if (attempt > 1) this.logger.info("outcome written", { ...fields, tries: attempt });
+        if (attempt > 1) this.logger.info("outcome_written", "outcome written", { ...fields, tries: attempt });
         return "written";
       } catch (raw) {
         const error = SchedulerError.from(raw);
         if (error.code === "UPSUP" || error.code === "UPSTS") {
-          this.logger.warn("outcome not written: that attempt is no longer the video's current upload", { ...fields, reason: error.message });
+          this.logger.warn("outcome_superseded", "outcome not written: that attempt is no longer the video's current upload", { ...fields, reason: error.message });
           await this.journal.settle(record);
           return "superseded";
         }
@@ -154,15 +154,15 @@ export class UploadOutcomes {
           // No retry changes the answer (the video was deleted while it uploaded): dropped, so
           // that it never holds up this worker, nor the replay of the next one. Any other refusal
           // (a scheduler bug, a lock held too long) keeps the outcome and retries it.
-          this.logger.error("outcome not written: the video no longer exists", { ...fields, code: error.code, reason: error.message });
+          this.logger.error("outcome_refused", "outcome not written: the video no longer exists", { ...fields, code: error.code, reason: error.message });
           await this.journal.settle(record);
           return "refused";
         }
         if (this.closing.signal.aborted) return "kept";
         if (attempt === 1) {
-          this.logger.warn("outcome not written yet: kept, and retried until the database takes it", { ...fields, error: error.message });
+          this.logger.warn("outcome_kept", "outcome not written yet: kept, and retried until the database takes it", { ...fields, error: error.message });
         } else if (error.kind !== "connection") {
-          this.logger.error("outcome still not written", { ...fields, tries: attempt, error: error.message });
+          this.logger.error("outcome_still_unwritten", "outcome still not written", { ...fields, tries: attempt, error: error.message });
         }
         await this.pause(attempt);
       }

@@ -8,12 +8,13 @@ import { ConfigError, writableFolderProblem, type Config, type Durations } from 
 import { PROJECT_ROOT } from "./db/migrate.js";
 import { OutcomeJournal, type OutcomeRecord } from "./journal.js";
 import type { Logger } from "./log.js";
-import { isolatedUploads, type PluginSpec, type RunUpload } from "./media/isolation.js";
+import { isolatedUploads, outcomeOf, type PluginSpec, type RunUpload } from "./media/isolation.js";
 import { removeStalePartials } from "./media/local-destination.js";
 import { loadMediaProcess } from "./media/plugin.js";
 import { createMetrics, type SchedulerMetrics } from "./metrics.js";
 import { UploadOutcomes } from "./outcomes.js";
 import { UploadSchedulerService } from "./service.js";
+import type { AttemptOutcome } from "./types.js";
 import type { TaskContext } from "../tasks/context.js";
 import { scheduleUploads } from "../tasks/schedule_uploads.js";
 import { uploadVideo } from "../tasks/upload_video.js";
@@ -29,6 +30,11 @@ export const CRONTAB = readFileSync(path.join(PROJECT_ROOT, "crontab"), "utf8");
 
 /** Everything that can be checked before the database: every problem, one sentence each. */
 export async function localProblems(config: Config): Promise<string[]> {
+  return [...(await destinationProblems(config)), ...[await writableFolderProblem("DATA_DIR", config.dataDir)].filter((p): p is string => p !== null)];
+}
+
+/** The plug-in loads; or, for the built-in destination, UPLOAD_DIR is writable and SOURCE_ROOTS are folders. */
+export async function destinationProblems(config: Config): Promise<string[]> {
   const problems: Array<string | null> = [];
   if (config.mediaProcessModule) {
     problems.push(await loadMediaProcess(config.mediaProcessModule).then(() => null, (error: Error) => error.message));
@@ -41,7 +47,6 @@ export async function localProblems(config: Config): Promise<string[]> {
       ));
     }
   }
-  problems.push(await writableFolderProblem("DATA_DIR", config.dataDir));
   return problems.filter((p): p is string => p !== null);
 }
 
@@ -67,7 +72,7 @@ export async function openUploadRunning(config: Config, logger: Logger, earlier:
   } else {
     spec = { uploadDir: config.uploadDir, sourceRoots: config.sourceRoots };
     const stale = await removeStalePartials(config.uploadDir);
-    if (stale.length) logger.info("removed the partial copies of uploads whose process died", { files: stale });
+    if (stale.length) logger.info("partial_copies_removed", "removed the partial copies of uploads whose process died", { files: stale });
   }
   return { journal, adopted, runUpload: isolatedUploads(spec, { spares: Math.min(config.uploadConcurrency, 4) }) };
 }
@@ -87,6 +92,17 @@ export interface SchedulerParts {
   abortUploads: AbortController;
   /** Resolves once no upload of these tasks is running (nor writing its outcome). */
   idle(): Promise<void>;
+  /** The plug-in calls running now, and how those ended since `watch()` (for the shutdown's lines). */
+  uploads: UploadWatch;
+}
+
+export interface UploadWatch {
+  /** The videos whose plug-in runs now. */
+  running(): string[];
+  /** From now on, remembers how each upload ends. */
+  watch(): void;
+  /** The uploads that ended since watch(), in order. */
+  ended(): Array<{ video_id: string; outcome: AttemptOutcome }>;
 }
 
 /**
@@ -112,10 +128,27 @@ export async function schedulerParts(options: {
   await outcomes.replay(running.adopted);
   const abortUploads = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
+  const pluginRuns = new Set<string>();
+  let ended: Array<{ video_id: string; outcome: AttemptOutcome }> | null = null;
+  // Watched from here, not from the task, so that the shutdown can say what it waits for.
+  const runUpload: RunUpload = async (video, context) => {
+    pluginRuns.add(video.id);
+    try {
+      const run = await running.runUpload(video, context);
+      const shutDown = abortUploads.signal.aborted;
+      ended?.push({
+        video_id: video.id,
+        outcome: outcomeOf(run, { timedOut: context.signal.aborted && !shutDown, shutDown, uploadTimeout: config.uploadTimeout }).outcome,
+      });
+      return run;
+    } finally {
+      pluginRuns.delete(video.id);
+    }
+  };
   const ctx: TaskContext = {
     service,
     outcomes,
-    runUpload: running.runUpload,
+    runUpload,
     logger,
     metrics,
     shutdownSignal: abortUploads.signal,
@@ -145,5 +178,59 @@ export async function schedulerParts(options: {
     idle: async () => {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
+    uploads: {
+      running: () => [...pluginRuns],
+      watch: () => void (ended ??= []),
+      ended: () => [...(ended ?? [])],
+    },
   };
+}
+
+/**
+ * The uploads' part of a shutdown: says what it waits for ("waiting up to 20 s for 2 uploads"),
+ * runs `stop` (which returns once no upload runs), aborts the uploads still running when
+ * SHUTDOWN_GRACE is over, calls `giveUp` GIVE_UP_AFTER_GRACE_MS later if they have still not
+ * ended, and then says how each upload ended.
+ */
+export async function drainUploads(
+  parts: Pick<SchedulerParts, "uploads" | "abortUploads">,
+  options: { logger: Logger; shutdownGrace: string; shutdownGraceMs: number; stop: () => Promise<void>; giveUp: () => void },
+): Promise<void> {
+  const { logger } = options;
+  const { uploads } = parts;
+  uploads.watch();
+  const running = uploads.running();
+  const grace = `${+(options.shutdownGraceMs / 1000).toFixed(1)} s`;
+  logger.info(
+    "shutdown_waiting",
+    running.length ? `waiting up to ${grace} for ${count(running.length, "upload")}` : "no upload is running",
+    { uploads: running.length, video_ids: running, shutdown_grace: options.shutdownGrace },
+  );
+  let giveUp: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    const left = uploads.running();
+    logger.warn("grace_period_over", `grace period over: aborting ${count(left.length, "upload")} still running`, {
+      video_ids: left,
+      shutdown_grace: options.shutdownGrace,
+    });
+    parts.abortUploads.abort(new Error("worker shutting down"));
+    giveUp = setTimeout(options.giveUp, GIVE_UP_AFTER_GRACE_MS);
+  }, options.shutdownGraceMs);
+  try {
+    await options.stop();
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(giveUp);
+  }
+  const ended = uploads.ended();
+  if (ended.length) {
+    const byOutcome = new Map<string, number>();
+    for (const { outcome } of ended) byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
+    const summary = [...byOutcome].map(([outcome, n]) => `${n} ${outcome}`).join(", ");
+    logger.info("shutdown_uploads_ended", `${count(ended.length, "upload")} ended: ${summary}`, { uploads: ended });
+  }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -1,9 +1,11 @@
+import type pg from "pg";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
-import { GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
-import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
+import { errorText, GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
+import { endpointPool, startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 import type { Config, Durations } from "./config.js";
 import type { Logger } from "./log.js";
-import { GIVE_UP_AFTER_GRACE_MS, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
+import { drainUploads, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
+import { UploadSchedulerService } from "./service.js";
 
 export { WORKER_ID };
 
@@ -43,31 +45,39 @@ export async function startScheduler(options: {
   const { config, durations, logger } = options;
   const pool = new WaitingPool({ connectionString: options.databaseUrl, max: config.uploadConcurrency + 4, ...WORKER_CONNECTION }, logger);
   const parts = await schedulerParts({ pool, config, durations, running: options.running, logger });
-  const { outcomes, abortUploads: shutdown, taskList } = parts;
-  // Graphile Worker's complaints about a lost connection are warnings here: the pool waits for the database.
+  const { outcomes, taskList } = parts;
+  // Graphile Worker's complaints about a lost connection are warnings here: the pool waits for
+  // the database. Its everyday lines (a worker connected, a job done) are debug.
   const graphileLogger = new GraphileLogger(() => (level, message, meta) => {
+    const fields = meta?.error ? { error: errorText(meta.error) } : {};
     // A statement still waiting for the database when the worker shut down is let go with a
     // GateClosedError: the end of a shutdown, not a fault.
     const expected = isConnectionError(meta?.error) || meta?.error instanceof GateClosedError;
-    if (level === "error" && !expected) logger.error(message, { source: "graphile-worker" });
-    else if (level === "error" || level === "warning") logger.warn(message, { source: "graphile-worker" });
+    if (level === "error" && !expected) logger.error("graphile_worker", message, fields);
+    else if (level === "error" || level === "warning") logger.warn("graphile_worker", message, fields);
+    else logger.debug("graphile_worker", message, fields);
   });
   const common = { pgPool: pool, noHandleSignals: true, logger: graphileLogger, pollInterval: 1000 };
 
   let http: HttpEndpoint | null = null;
+  let httpPool: pg.Pool | null = null;
   if (config.httpPort !== 0) {
+    httpPool = endpointPool(options.databaseUrl);
     try {
       http = await startHttpEndpoint({
-        host: config.httpHost, port: config.httpPort, pool, service: parts.service, metrics: parts.metrics, policy: parts.policy, logger,
+        host: config.httpHost, port: config.httpPort, pool: httpPool, service: new UploadSchedulerService(httpPool),
+        metrics: parts.metrics, policy: parts.policy, logger,
       });
     } catch (error) {
+      await httpPool.end();
+      httpPool = null;
       // A port set by hand is wanted: not having it stops the start. The default's only warns.
       if (config.httpPortSet) {
         await outcomes.close();
         await pool.end();
         throw error;
       }
-      logger.warn(`no dashboard or metrics from this worker: ${(error as Error).message}`);
+      logger.warn("http_unavailable", `no dashboard or metrics from this worker: ${(error as Error).message}`);
     }
   }
   let ticks: Runner | undefined;
@@ -87,12 +97,13 @@ export async function startScheduler(options: {
     });
   } catch (error) {
     await http?.close();
+    await httpPool?.end();
     await ticks?.stop().catch(() => {});
     await outcomes.close();
     await pool.end();
     throw error;
   }
-  logger.info("worker started", {
+  logger.info("worker_started", "worker started", {
     worker: WORKER_ID,
     upload_concurrency: config.uploadConcurrency,
     upload_timeout: config.uploadTimeout,
@@ -104,27 +115,29 @@ export async function startScheduler(options: {
     httpUrl: http?.url ?? null,
     stop: () =>
       (stopping ??= (async () => {
-        let giveUp: NodeJS.Timeout | undefined;
         const stopWaiting = () => {
           pool.gate.close(new GateClosedError("the worker has shut down"));
           outcomes.abandon();
         };
-        const grace = setTimeout(() => {
-          logger.warn("grace period over: aborting uploads still running", { shutdown_grace: config.shutdownGrace });
-          shutdown.abort(new Error("worker shutting down"));
-          // A database that is away does not hold the shutdown: what is not written stays in the journal.
-          giveUp = setTimeout(stopWaiting, GIVE_UP_AFTER_GRACE_MS);
-        }, durations.shutdownGraceMs);
         try {
-          await http?.close();
-          await ticks.stop();
-          await uploads.stop();
+          await drainUploads(parts, {
+            logger,
+            shutdownGrace: config.shutdownGrace,
+            shutdownGraceMs: durations.shutdownGraceMs,
+            stop: async () => {
+              await http?.close();
+              await ticks.stop();
+              await uploads.stop();
+            },
+            // A database that is away does not hold the shutdown: what is not written stays in the journal.
+            giveUp: stopWaiting,
+          });
         } finally {
-          clearTimeout(grace);
-          clearTimeout(giveUp);
           stopWaiting();
           await outcomes.close();
           await pool.end();
+          // Its connections to a database that does not answer end on their own query_timeout.
+          await httpPool?.end();
         }
       })()),
   };

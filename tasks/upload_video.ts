@@ -31,8 +31,8 @@ export function uploadVideo(ctx: TaskContext): Task {
     const duration_ms = Math.round(performance.now() - started);
     ctx.metrics.uploads.inc({ outcome });
     ctx.metrics.uploadSeconds.observe({ outcome }, duration_ms / 1000);
-    if (outcome === "success") ctx.logger.info("uploaded", { ...fields, duration_ms });
-    else ctx.logger.error("upload failed", { ...fields, duration_ms, outcome, error });
+    if (outcome === "success") ctx.logger.info("uploaded", "uploaded", { ...fields, duration_ms });
+    else ctx.logger.error("upload_failed", "upload failed", { ...fields, duration_ms, outcome, error });
     await ctx.outcomes.record(video.id, video.attempts, outcome, error);
   };
 }

@@ -59,7 +59,7 @@ t.test("one runner runs the app's own task, the scheduler's tick from its cronta
   t.equal(final[2].last_error, "rejected by the platform");
   t.same(new Set(media.entries().filter((e) => e.event === "call").map((e) => e.id)), new Set(videos.map((v) => v.id)), "each video uploaded once");
   t.same(welcomed, [{ to: "ada@example.com" }], "the app's own task ran beside them");
-  t.ok(lines.some((l) => l.msg === "tick" && l.claimed === 3), "the scheduler logs through the logger given");
+  t.ok(lines.some((l) => l.event === "tick" && l.claimed === 3), "the scheduler logs through the logger given");
 
   const metrics = await scheduler.metrics.render();
   t.match(metrics, /upload_scheduler_uploads_total\{outcome="success"\} 2/);

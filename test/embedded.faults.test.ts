@@ -43,7 +43,7 @@ function dataDirFor(t: any): string {
 async function started(w: WorkerProcess): Promise<string> {
   await waitFor("the worker to start", async () => {
     if (w.child.exitCode !== null) throw new Error(`the worker exited ${w.child.exitCode}:\n${w.output()}`);
-    return w.output().includes('"worker started"') && /^postgres:\/\//m.test(w.output());
+    return w.events("worker_started").length > 0 && /^postgres:\/\//m.test(w.output());
   }, 60_000);
   return w.output().split("\n").find((l) => l.startsWith("postgres://"))!;
 }
@@ -97,8 +97,8 @@ t.test("the embedded default", async (t) => {
 
   t.test("kill -9 of its PostgreSQL while idle: noticed, started again, and the worker goes on", async (t) => {
     process.kill(server, "SIGKILL");
-    await waitFor("the server to be started again", async () => first.output().includes('"embedded PostgreSQL started again"'), 30_000);
-    t.ok(first.lines().some((l) => l.msg === "embedded PostgreSQL exited unexpectedly; starting it again" && /killed by SIGKILL/.test(l.how)), "it said what happened");
+    await waitFor("the server to be started again", async () => first.events("embedded_postgres_restarted").length > 0, 30_000);
+    t.ok(first.events("embedded_postgres_exited").some((l) => /killed by SIGKILL/.test(l.how)), "it said what happened");
     t.not(postmasterPid(dataDir), server, "a new server");
     const ids = await tick(url, ["ok", "slow:200"]);
     await waitFor("the uploads", async () => (await statusOf(url, ids)).every((s) => s === "success"));
@@ -113,7 +113,7 @@ t.test("the embedded default", async (t) => {
     const pid = postmasterPid(dataDir);
     process.kill(-first.child.pid!, "SIGINT");
     t.equal(await first.exited, 0, "exits 0");
-    t.ok(first.lines().some((l) => l.msg === "uploaded" && l.video_id === id), "the running upload finished and was recorded");
+    t.ok(first.events("uploaded").some((l) => l.video_id === id), "the running upload finished and was recorded");
     t.notOk(isProcessRunning(pid), "its PostgreSQL is stopped");
     t.notOk(existsSync(path.join(dataDir, "pg", "postmaster.pid")), "cleanly");
   });
@@ -128,7 +128,7 @@ t.test("the embedded default", async (t) => {
 
     const third = startWorker(t, null, env);
     await started(third);
-    t.ok(third.lines().some((l) => l.level === "warn" && l.msg.includes(`stopping the PostgreSQL (pid ${orphan}) that an earlier run left running`)), "said so");
+    t.ok(third.events("embedded_postgres_notice").some((l) => l.level === "warn" && l.msg.includes(`stopping the PostgreSQL (pid ${orphan}) that an earlier run left running`)), "said so");
     t.notOk(isProcessRunning(orphan), "the orphan is gone");
     t.same(await statusOf(url, [recordedBeforeCtrlC]), ["success"], "the upload recorded before Ctrl-C is there");
     third.child.kill("SIGTERM");

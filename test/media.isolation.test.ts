@@ -99,7 +99,10 @@ t.test("the plug-in's log lines reach the worker's log, tagged", async (t) => {
   const run = isolatedUploads({ module: path.join(dir, "logs.mjs") });
   const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({ video_id: "v" }, (l) => lines.push(JSON.parse(l))) });
   t.same(result, { settled: "resolved", value: "ok" });
-  t.match(lines, [{ level: "warn", msg: "retrying", video_id: "v", step: "put", n: 2 }, { level: "info", msg: "sent", video_id: "v" }]);
+  t.match(lines, [
+    { level: "warn", event: "media_process", msg: "retrying", video_id: "v", step: "put", n: 2 },
+    { level: "info", event: "media_process", msg: "sent", video_id: "v" },
+  ], "as media_process lines, with the plug-in's own sentence");
 });
 
 t.test("spare threads: started ahead, their plug-in loaded; one that died is never handed out", async (t) => {

@@ -20,7 +20,7 @@ const record = (videoId: string, attempt = 1, outcome: OutcomeRecord["outcome"] 
 });
 function capturedLogger() {
   const lines: any[] = [];
-  return { logger: jsonLogger({}, (line) => lines.push(JSON.parse(line))), lines, msgs: () => lines.map((l) => l.msg) };
+  return { logger: jsonLogger({}, (line) => lines.push(JSON.parse(line))), lines, events: () => lines.map((l) => l.event) };
 }
 
 /**
@@ -116,7 +116,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     const [a, b, c] = await claimed(db, ["a", "b", "c"]);
     t.equal((await outcomes.start(a!))?.attempts, 1, "started: attempt 1");
     t.equal(await outcomes.start(a!), null, "a second start of the same video does nothing");
-    t.ok(log.msgs().includes("upload skipped"));
+    t.ok(log.events().includes("upload_skipped"));
     await outcomes.start(b!);
     await outcomes.start(c!);
 
@@ -146,7 +146,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     await cluster.start();
     t.equal(await recorded, "written");
     t.equal((await statusOf(db, id!)).status, "success");
-    t.ok(log.msgs().includes("database reachable again"));
+    t.ok(log.events().includes("database_reachable"));
   });
 
   t.test("a database error that is not about the connection (a lock held past statement_timeout) is retried, and flush() waits for it", async (t) => {
@@ -164,15 +164,15 @@ t.test("outcomes against a database that goes away", async (t) => {
     await holder.query("begin");
     await holder.query("select 1 from videos where id = $1 for update", [id]);
     const recorded = outcomes.record(id!, 1, "success", null);
-    await waitFor("a second try", async () => log.msgs().includes("outcome still not written"));
+    await waitFor("a second try", async () => log.events().includes("outcome_still_unwritten"));
     await outcomes.flush(300);
     t.equal(await Promise.race([recorded.then(() => "written"), Promise.resolve("still being written")]), "still being written",
       "flush gives up after its time while the outcome is still being written");
     await holder.query("rollback");
     await outcomes.flush(10_000);
     t.equal(await recorded, "written");
-    t.match(log.lines.find((l) => l.msg === "outcome not written yet: kept, and retried until the database takes it"), { error: /statement timeout/ });
-    t.match(log.lines.find((l) => l.msg === "outcome written"), { tries: Number });
+    t.match(log.lines.find((l) => l.event === "outcome_kept"), { error: /statement timeout/ });
+    t.match(log.lines.find((l) => l.event === "outcome_written"), { tries: Number });
     await outcomes.flush(10);
     await outcomes.close();
   });
@@ -189,7 +189,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     first.pool.gate.close(new Error("shutting down"));
     await first.outcomes.close();
     t.equal(await recorded, "kept");
-    t.ok(first.log.msgs().includes("outcomes kept in the journal for the next start"));
+    t.ok(first.log.events().includes("outcomes_kept_in_journal"));
 
     await cluster.start();
     const { journal, adopted } = await OutcomeJournal.open(first.dir, { hostname: "h", pid: process.pid });
@@ -212,9 +212,9 @@ t.test("outcomes against a database that goes away", async (t) => {
     await db.q("delete from videos where id = any($1)", [[a, b]]);
     t.equal(await outcomes.record(a!, 1, "success", null), "refused");
     t.same(journal.pending, [], "dropped from the journal");
-    t.ok(log.msgs().includes("outcome not written: the video no longer exists"));
+    t.ok(log.events().includes("outcome_refused"));
     t.equal(await outcomes.start(b!), null, "a deleted video is not started");
-    t.ok(log.msgs().includes("upload skipped: the video no longer exists"));
+    t.ok(log.events().includes("upload_video_gone"));
     const replayed = outcomes.replay([{ videoId: a!, attempt: 1, outcome: "success", error: null, at: new Date().toISOString(), worker: "h:0" }]);
     t.equal(await Promise.race([replayed.then(() => "done"), new Promise((r) => setTimeout(() => r("still waiting"), 5000))]), "done",
       "a dead process's outcome for a deleted video is dropped at once");
@@ -233,10 +233,10 @@ t.test("outcomes against a database that goes away", async (t) => {
       const video = await start;
       if (who === "this worker") {
         t.match(video, { id, status: "uploading", attempts: 1, worker: "h:1" }, "the retry finds it uploading under this worker's name, and goes on");
-        t.ok(log.msgs().includes("upload started (its start's answer was lost with the connection)"));
+        t.ok(log.events().includes("upload_start_recovered"));
       } else {
         t.equal(video, null);
-        t.ok(log.msgs().includes("upload not started: another worker or the queue has it now"));
+        t.ok(log.events().includes("upload_taken_elsewhere"));
       }
     });
   }

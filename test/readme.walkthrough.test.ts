@@ -35,7 +35,7 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
     for (const file of ["/tmp/trailer.mp4", "/tmp/teaser.mp4"]) rmSync(file, { force: true });
     rmSync(uploads, { recursive: true, force: true });
   });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   const dashboard = worker.output().match(/^Dashboard, health and metrics: (\S+)$/m)?.[1];
   t.ok(dashboard, "the dashboard's URL is printed");
 

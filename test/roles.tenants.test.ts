@@ -180,7 +180,7 @@ t.test("npm start as the worker role, migrations by the owner: uploads run end t
     [user]);
   await db.q("insert into videos (user_id, title, created_at) select $1, 'ok', now() + g * interval '1 ms' from generate_series(1, 3) g", [user]);
   const proc = startWorker(t, { ...db, url: worker.url }, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, MIGRATE_DATABASE_URL: db.url });
-  await waitFor("the worker to start", async () => proc.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => proc.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
   await waitFor("three uploads", async () => (await db.q("select count(*)::int as n from videos where status = 'success'"))[0].n === 3)
     .catch((e) => { console.error(proc.output()); throw e; });

@@ -94,7 +94,7 @@ t.test("npm start with a bad configuration: one line per problem, exit 1, no sta
     UPLOAD_CONCURRENCY: "0", MAX_ATTEMPTS: "x", UPLOAD_DIR: path.join(dir, "a-file"), DATA_DIR: path.join(dir, "a-file", "data"),
   });
   t.equal(await first.exited, 1, "exits 1 before touching a database");
-  t.same(first.lines().map((l) => [l.level, l.msg]), Array(4).fill(["error", "could not start"]), "every problem at once, one line each");
+  t.same(first.lines().map((l) => [l.level, l.event]), Array(4).fill(["error", "start_failed"]), "every problem at once, one line each");
   t.match(first.lines().map((l) => l.error),
     [/^UPLOAD_CONCURRENCY="0"/, /^MAX_ATTEMPTS="x"/, /^UPLOAD_DIR=.*a-file is not a writable folder/, /^DATA_DIR=.*is not a writable folder/]);
 
@@ -121,5 +121,5 @@ t.test("npm start with a bad configuration: one line per problem, exit 1, no sta
 t.test("a plug-in path that does not exist", async (t) => {
   const w = startWorker(t, null, { MEDIA_PROCESS_MODULE: "/nowhere/plugin.mjs" });
   t.equal(await w.exited, 1);
-  t.match(w.lines()[0], { level: "error", msg: "could not start", error: /^MEDIA_PROCESS_MODULE \/nowhere\/plugin.mjs could not be loaded: / });
+  t.match(w.lines()[0], { level: "error", event: "start_failed", error: /^MEDIA_PROCESS_MODULE \/nowhere\/plugin.mjs could not be loaded: / });
 });

@@ -29,7 +29,7 @@ async function worker(t: any, db: TestDatabase) {
   const w = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file });
   const dump = process.env.DUMP_WORKER_LOG;
   if (dump) t.teardown(() => appendFileSync(dump, `=== ${t.name}\n${w.output()}\n--- media\n${readFileSync(log.file, "utf8")}`));
-  await waitFor("the worker to start", async () => w.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => w.events("worker_started").length > 0);
   return { w, log };
 }
 
@@ -65,7 +65,7 @@ async function everyVideoUploadedOnce(t: any, db: TestDatabase, w: WorkerProcess
   });
   t.equal(perVideo.size, rows.length, `all ${rows.length} videos were uploaded`);
   t.same(await countersDrift(db), [], "the counters equal a recount");
-  t.same(w.lines().filter((l) => l.msg === "unhandled rejection; the worker goes on"), [], "no rejection went unhandled but connection errors");
+  t.same(w.events("unhandled_rejection"), [], "no rejection went unhandled but connection errors");
 }
 
 t.test("the database goes away under a running worker", async (t) => {
@@ -80,7 +80,7 @@ t.test("the database goes away under a running worker", async (t) => {
     await sleep(started + 1000 - Date.now());
     await cluster.restart();
     await everyVideoUploadedOnce(t, db, w, log);
-    t.ok(w.lines().some((l) => l.msg === "database reachable again"), "it waited for the database, and said when it was back");
+    t.ok(w.events("database_reachable").length > 0, "it waited for the database, and said when it was back");
   });
 
   t.test("the database stopped for 2.5 s while uploads run: outcomes learnt meanwhile are written when it is back", async (t) => {
@@ -97,7 +97,7 @@ t.test("the database goes away under a running worker", async (t) => {
     await everyVideoUploadedOnce(t, db, w, log);
     const rows = await db.q("select status, finished_at >= $2 as after from videos where id = any($1)", [doneDuringOutage, back]);
     t.same(rows.map((r) => [r.status, r.after]), doneDuringOutage.map(() => ["success", true]), "their outcomes were kept, and written once the database was back");
-    const waits = w.lines().filter((l) => l.msg === "database unreachable");
+    const waits = w.events("database_unreachable");
     t.ok(waits.length >= 1, `${waits.length} lines while waiting 2.5 s`);
     t.same(waits.map((l) => l.attempt), waits.map((_, i) => i + 1), "one per attempt, numbered");
     t.ok(waits.every((l, i) => i === 0 || l.retry_in_ms >= waits[i - 1]!.retry_in_ms), "backing off");
@@ -120,19 +120,19 @@ t.test("the database goes away under a running worker", async (t) => {
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
     const log = mediaLog();
     const first = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir });
-    await waitFor("the worker to start", async () => first.output().includes('"worker started"'));
+    await waitFor("the worker to start", async () => first.events("worker_started").length > 0);
     await openSlotWithVideos(db, ["slow:300", "slow:300"]);
     await db.q("select graphile_worker.add_job('schedule_uploads')");
     await waitFor("2 uploads in flight", async () => (await db.q("select count(*)::int as n from videos where status = 'uploading'"))[0].n === 2);
     await cluster.stop();
-    await waitFor("both uploads to finish", async () => first.lines().filter((l) => l.msg === "uploaded").length === 2);
+    await waitFor("both uploads to finish", async () => first.events("uploaded").length === 2);
     first.child.kill("SIGKILL");
     await first.exited;
     await cluster.start();
 
     const next = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir });
-    await waitFor("the next worker to start", async () => next.output().includes('"worker started"'));
-    t.match(next.lines().find((l) => l.msg === "replaying outcomes journaled by a process that stopped before writing them"), { outcomes: 2 });
+    await waitFor("the next worker to start", async () => next.events("worker_started").length > 0);
+    t.match(next.events("outcomes_replaying")[0], { outcomes: 2 });
     t.same((await statuses(db)).map((r) => r.status), ["success", "success"], "written before the next worker's first tick");
     await everyVideoUploadedOnce(t, db, next, log);
   });
@@ -143,20 +143,20 @@ t.test("the database goes away under a running worker", async (t) => {
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
     const log = mediaLog();
     const first = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir, SHUTDOWN_GRACE: "1 second" });
-    await waitFor("the worker to start", async () => first.output().includes('"worker started"'));
+    await waitFor("the worker to start", async () => first.events("worker_started").length > 0);
     await openSlotWithVideos(db, ["slow:300"]);
     await db.q("select graphile_worker.add_job('schedule_uploads')");
     await waitFor("the upload to start", async () => (await db.q("select status from videos"))[0].status === "uploading");
     await cluster.stop();
-    await waitFor("the upload to finish", async () => first.lines().some((l) => l.msg === "uploaded"));
+    await waitFor("the upload to finish", async () => first.events("uploaded").length > 0);
     first.child.kill("SIGTERM");
     t.equal(await first.exited, 0, "exits 0: the database being away does not hold it");
-    t.ok(first.lines().some((l) => l.msg === "outcomes kept in the journal for the next start"), "said where the outcome is");
-    t.same(first.lines().filter((l) => l.level === "error").map((l) => `${l.msg}: ${l.error ?? ""}`), [], "no error line: this is a shutdown, not a fault");
+    t.ok(first.events("outcomes_kept_in_journal").length > 0, "said where the outcome is");
+    t.same(first.lines().filter((l) => l.level === "error").map((l) => `${l.event}: ${l.msg} ${l.error ?? ""}`), [], "no error line: this is a shutdown, not a fault");
     await cluster.start();
 
     const next = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file, DATA_DIR: dataDir });
-    await waitFor("the next worker to start", async () => next.output().includes('"worker started"'));
+    await waitFor("the next worker to start", async () => next.events("worker_started").length > 0);
     t.same((await statuses(db)).map((r) => r.status), ["success"], "the next start wrote it");
     await everyVideoUploadedOnce(t, db, next, log);
   });

@@ -16,10 +16,10 @@ t.test("npm start prints the endpoint's URL; /metrics counts the ticks, claims a
   const { user } = await openSlotWithVideos(db, ["ok", "reject:quota exceeded"]);
   const port = await freePort();
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: mediaLog().file, HTTP_PORT: String(port) });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   const url = `http://127.0.0.1:${port}/`;
   t.ok(worker.output().includes(`Dashboard, health and metrics: ${url}\n`), "the URL is printed on a line of its own");
-  t.equal(worker.lines().find((l) => l.msg === "worker started")?.dashboard, url, "and in the start's log line");
+  t.equal(worker.events("worker_started")[0]?.dashboard, url, "and in the start's log line");
 
   const get = async (p: string) => {
     const res = await fetch(new URL(p, url));
@@ -62,8 +62,9 @@ t.test("the default port taken: the worker says so and runs without the endpoint
   await new Promise<void>((resolve) => holder.once("error", () => resolve()).listen(8377, "127.0.0.1", resolve));
   t.teardown(() => new Promise((resolve) => holder.close(resolve)));
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: mediaLog().file, HTTP_PORT: "" });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
-  const warning = worker.lines().find((l) => l.level === "warn" && /no dashboard or metrics/.test(l.msg));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
+  const [warning] = worker.events("http_unavailable");
+  t.equal(warning?.level, "warn");
   t.match(warning?.msg, /HTTP_PORT 8377 on 127.0.0.1 is taken .*set HTTP_PORT to a free port, or HTTP_PORT=0 to switch the endpoint off/);
   t.notOk(worker.output().includes("Dashboard, health and metrics"), "no URL is printed");
   worker.child.kill("SIGTERM");

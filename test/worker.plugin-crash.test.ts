@@ -9,7 +9,7 @@ t.test("process.exit, a throw from a timer and an unhandled rejection beside hea
   const log = mediaLog();
   await openSlotWithVideos(db, ["slow:800", "exit:1", "slow:800", "throw-later:boom", "slow:800", "unhandled:nope", "plain", "reject-object"]);
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_CONCURRENCY: "8" });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
   const rows = await waitFor("every upload to end", async () => {
     const r = await statuses(db);

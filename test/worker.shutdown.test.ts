@@ -11,7 +11,7 @@ t.test("SIGTERM mid-upload: in-flight uploads finish within the grace period, th
   const worker = startWorker(t, db, {
     MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_CONCURRENCY: "3", SHUTDOWN_GRACE: "2 seconds",
   });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
   const inFlight = await waitFor("three uploads in flight", async () => {
     const rows = await db.q("select id, title from videos where status = 'uploading' order by created_at");
@@ -35,9 +35,23 @@ t.test("SIGTERM mid-upload: in-flight uploads finish within the grace period, th
   t.equal(hang.last_error, "upload aborted: the worker shut down", "the one that outlived the grace period was aborted and failed");
   t.ok(log.entries().some((e) => e.event === "aborted" && e.id === hang.id), "its module saw the abort");
 
+  // The shutdown said what it waited for, then how each upload ended.
+  const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id).sort();
+  t.match(worker.events("shutdown_waiting"), [{ uploads: 3, shutdown_grace: "2 seconds" }], "what it waits for");
+  t.same(worker.events("shutdown_waiting")[0]?.video_ids.sort(), ids(inFlight), "the three uploads running");
+  t.match(worker.events("grace_period_over"), [{ video_ids: [hang.id] }], "the one it aborted");
+  const ended = worker.events("shutdown_uploads_ended")[0]?.uploads ?? [];
+  t.same(
+    ended.map((u: { video_id: string; outcome: string }) => [u.video_id, u.outcome]).sort(),
+    inFlight.map((r) => [r.id, r.id === hang.id ? "aborted" : "success"]).sort(),
+    "how each ended",
+  );
+  t.same(worker.lines().map((l) => l.event).filter((e) => ["shutting_down", "shutdown_waiting", "shutdown_uploads_ended", "stopped"].includes(e)),
+    ["shutting_down", "shutdown_waiting", "shutdown_uploads_ended", "stopped"], "in that order");
+
   // Nothing is lost: a new worker runs the queued uploads.
   const next = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file });
-  await waitFor("the next worker to start", async () => next.output().includes('"worker started"'));
+  await waitFor("the next worker to start", async () => next.events("worker_started").length > 0);
   await waitFor("the queued uploads to finish on the next worker", async () =>
     (await statuses(db)).filter((r) => r.title === "slow:100").every((r) => r.status === "success"));
   next.child.kill("SIGTERM");
@@ -51,7 +65,7 @@ t.test("two worker processes against one database upload each video exactly once
   await openSlotWithVideos(db, titles);
   const env = { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_CONCURRENCY: "4" };
   const workers = [startWorker(t, db, env), startWorker(t, db, env)];
-  await waitFor("both workers to start", async () => workers.every((w) => w.output().includes('"worker started"')));
+  await waitFor("both workers to start", async () => workers.every((w) => w.events("worker_started").length > 0));
   // Ticks from both sides at once.
   await db.q("select graphile_worker.add_job('schedule_uploads') from generate_series(1, 4)");
   const rows = await waitFor("every video to succeed", async () => {

@@ -9,7 +9,7 @@ t.test("a tick uploads every due video once: successes, a rejection with its mes
   const log = mediaLog();
   const { videos } = await openSlotWithVideos(db, ["ok", "slow:300", "reject:platform said 403: token expired", "hang", "ok"]);
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, UPLOAD_TIMEOUT: "2 seconds" });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
 
   const final = await waitFor("every video to finish", async () => {
@@ -32,8 +32,8 @@ t.test("a tick uploads every due video once: successes, a rejection with its mes
   t.ok(log.entries().some((e) => e.event === "aborted" && e.id === byTitle["hang"].id), "the hanging module saw its signal abort");
 
   const lines = worker.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-  t.equal(lines.filter((l) => l.msg === "claimed").length, 5, "one log line per claim");
-  const failed = lines.find((l) => l.msg === "upload failed" && l.video_id === byTitle["hang"].id);
+  t.equal(lines.filter((l) => l.event === "claimed").length, 5, "one log line per claim");
+  const failed = lines.find((l) => l.event === "upload_failed" && l.video_id === byTitle["hang"].id);
   t.match(failed, { user_id: String, slot_id: String, attempt: 1, duration_ms: Number, error: "upload timed out after 2 seconds" },
     "one structured line per outcome, with video, user, slot, attempt, duration and error");
 
@@ -46,7 +46,7 @@ t.test("a failed upload is retried by a later tick once its cool-down has passed
   const log = mediaLog();
   const { videos } = await openSlotWithVideos(db, ["reject:flaky"]);
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: log.file, RETRY_FAILED_AFTER: "1 second" });
-  await waitFor("the worker to start", async () => worker.output().includes('"worker started"'));
+  await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   await db.q("select graphile_worker.add_job('schedule_uploads')");
   await waitFor("the first attempt to fail", async () => (await statuses(db))[0].status === "failed");
   await db.q("update videos set title = 'ok' where id = $1", [videos[0]!.id]);

@@ -39,6 +39,11 @@ const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 const MAX_DEATHS = 5;
 const RESTART_WINDOW_MS = 10 * 60_000;
 
+/** The embedded server's URL, for psql, and for the CLI's commands while `start` runs it. */
+export function embeddedUrl(port: number): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -128,7 +133,7 @@ export async function startEmbeddedPostgres(options: {
   process.on("exit", stopNow);
   await spawnServer();
 
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
+  const url = embeddedUrl(options.port);
   const client = new pg.Client({ host: "127.0.0.1", port: options.port, user: USER, password: PASSWORD, database: "postgres" });
   client.on("error", () => {});
   await client.connect();

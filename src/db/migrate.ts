@@ -83,7 +83,7 @@ async function mayMigrate(url: string): Promise<boolean> {
   }
 }
 
-async function hasQueueSchema(url: string): Promise<boolean> {
+export async function hasQueueSchema(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -94,9 +94,14 @@ async function hasQueueSchema(url: string): Promise<boolean> {
   }
 }
 
+/** The migrations this package holds (migrations/committed), in order. */
+export function committedMigrations(): string[] {
+  return readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
+}
+
 /** The committed migrations the database has not applied yet. */
-async function pendingMigrations(url: string): Promise<string[]> {
-  const committed = readdirSync(path.join(PROJECT_ROOT, "migrations", "committed")).filter((f) => /^\d{6}/.test(f)).sort();
+export async function pendingMigrations(url: string): Promise<string[]> {
+  const committed = committedMigrations();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

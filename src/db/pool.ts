@@ -55,7 +55,7 @@ export class DatabaseGate {
   /** A connection failed: wait for the database from now on, until a probe connects. */
   lost(error: unknown): void {
     if (this.outage || this.closedWith) return;
-    this.options.logger.warn("database connection lost: waiting for the database", { error: errorText(error) });
+    this.options.logger.warn("database_connection_lost", "database connection lost: waiting for the database", { error: errorText(error) });
     this.outage = this.waitForDatabase().finally(() => (this.outage = null));
   }
 
@@ -72,10 +72,10 @@ export class DatabaseGate {
     for (let attempt = 1; ; attempt++) {
       try {
         await probe();
-        logger.info("database reachable again", { attempts: attempt, down_ms: Date.now() - since });
+        logger.info("database_reachable", "database reachable again", { attempts: attempt, down_ms: Date.now() - since });
         return;
       } catch (error) {
-        logger.warn("database unreachable", { attempt, retry_in_ms: delay, error: errorText(error) });
+        logger.warn("database_unreachable", "database unreachable", { attempt, retry_in_ms: delay, error: errorText(error) });
       }
       if (!(await sleep(delay, this.closing.signal))) return;
       delay = Math.min(delay * 2, maxDelayMs);
@@ -135,7 +135,7 @@ export class WaitingPool extends pg.Pool {
     this.gate = new DatabaseGate({ probe: () => probe(config), logger, ...backoff });
     const onError = (error: Error) => {
       if (isConnectionError(error)) this.gate.lost(error);
-      else logger.warn("database connection error", { error: error.message });
+      else logger.warn("database_connection_error", "database connection error", { error: error.message });
     };
     this.on("error", onError);
     this.on("connect", (client) => {
@@ -194,7 +194,7 @@ export class WaitingPool extends pg.Pool {
 
   /** Sends an idempotent statement again on fresh connections until one answers. */
   private async runAgain(config: pg.QueryConfig, lost: unknown): Promise<pg.QueryResult> {
-    this.logger.warn("job completion lost its connection: writing it again", { statement: config.name, error: errorText(lost) });
+    this.logger.warn("job_completion_retried", "job completion lost its connection: writing it again", { statement: config.name, error: errorText(lost) });
     for (;;) {
       const client = await this.connect();
       try {
@@ -218,4 +218,23 @@ export async function probe(config: pg.ClientConfig): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The database did not answer within the time a caller allows (an HTTP request, a scrape). */
+export class DatabaseTimeoutError extends Error {
+  override readonly name = "DatabaseTimeoutError";
+}
+
+/**
+ * `promise`, or a DatabaseTimeoutError with `message` after `ms`. The work itself goes on: give
+ * its connection a statement_timeout (or a query_timeout) so that it ends too.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseTimeoutError(message)), ms);
+    }),
+  ]);
 }

@@ -196,3 +196,29 @@ table { border-collapse: collapse; background: #fff; } th, td { text-align: left
 .outcome-failed td, .outcome-timed_out td, .outcome-interrupted td { color: #a22; } .empty { color: #667; }
 footer { margin-top: 2rem; color: #889; font-size: .8rem; }
 `;
+
+/**
+ * The page shown while the database does not answer: what is wrong, that the worker goes on,
+ * and that the page tries again on its own.
+ */
+export function renderUnavailable(reason: string, retrySeconds = 10): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="${retrySeconds}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Upload scheduler: the database does not answer</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>Upload scheduler</h1></header>
+<p class="paused" id="unavailable"><strong>The database does not answer</strong> (${escapeHtml(reason)}), so the schedule cannot be shown now.
+This page tries again every ${retrySeconds} seconds.</p>
+<p>The worker goes on: uploads already running finish, and their outcomes are kept in its journal until the
+database takes them. <a href="/healthz">/healthz</a> says when the database answers again; <a href="/metrics">/metrics</a>
+answers meanwhile, with <code>upload_scheduler_database_up 0</code>.</p>
+</body>
+</html>
+`;
+}

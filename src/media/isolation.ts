@@ -149,7 +149,7 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
         stopTimer = setTimeout(() => finish({ settled: "stopped" }), settleMs);
       };
       thread.on("message", (message: ThreadMessage) => {
-        if (message.type === "log") logger[message.level](message.msg, message.fields);
+        if (message.type === "log") logger[message.level]("media_process", message.msg, message.fields);
         else if (message.type === "crash") finish({ settled: "crashed", error: `mediaProccess crashed: ${message.error}` });
         else if (message.ok) finish({ settled: "resolved", value: message.value });
         else finish({ settled: "rejected", error: message.error });

@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import { types } from "node:util";
 import { DateTime } from "luxon";
 import type { Video } from "../types.js";
-import type { Logger } from "../log.js";
+import type { PluginLogger } from "../log.js";
 
 /** What a mediaProccess module is given besides the video. */
 export interface MediaProcessContext {
@@ -16,8 +16,8 @@ export interface MediaProcessContext {
    * uploads, so a retry after an unknown outcome cannot publish the video twice.
    */
   idempotencyKey: string;
-  /** Structured logger; lines carry the video's id. */
-  logger: Logger;
+  /** Structured logger, `logger.info(msg, fields)`: lines carry the video's id and the event `media_process`. */
+  logger: PluginLogger;
   /**
    * Resolves while this attempt still holds its lease; throws once it does not (another worker
    * may have the video now). Await it right before the irreversible step (the last chunk, the

@@ -3,7 +3,7 @@
  * mediaProccess, and reports its result, its log lines, or its crash to the parent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Logger } from "../log.js";
+import type { PluginLogger } from "../log.js";
 import type { ParentMessage, ThreadData, ThreadMessage } from "./isolation.js";
 import { localDestination } from "./local-destination.js";
 import { describeRejection, forPlugin, fromWire, loadMediaProcess, type MediaProcess } from "./plugin.js";
@@ -29,7 +29,7 @@ const post = (message: ThreadMessage) => port.postMessage(cloneable(message));
 process.on("uncaughtException", (error) => post({ type: "crash", error: `uncaught exception: ${describeRejection(error)}` }));
 process.on("unhandledRejection", (reason) => post({ type: "crash", error: `unhandled rejection: ${describeRejection(reason)}` }));
 
-function threadLogger(base: Record<string, unknown>): Logger {
+function threadLogger(base: Record<string, unknown>): PluginLogger {
   const emit = (level: "info" | "warn" | "error") => (msg: string, fields: Record<string, unknown> = {}) =>
     post({ type: "log", level, msg: String(msg), fields: { ...base, ...fields } });
   return { info: emit("info"), warn: emit("warn"), error: emit("error"), child: (fields) => threadLogger({ ...base, ...fields }) };
