@@ -161,6 +161,13 @@ export class UploadSchedulerService {
     upcoming_windows: "upcomingWindows",
     health: "health",
     run_tick: "runTick",
+    begin_attempt: "beginAttempt",
+    renew_lease: "renewLease",
+    save_checkpoint: "saveCheckpoint",
+    end_attempt: "endAttempt",
+    interrupt_dead_workers: "interruptDeadWorkers",
+    worker_seen: "workerSeen",
+    heal_crontab: "healCrontab",
   } as const satisfies Record<string, keyof UploadSchedulerService>;
 
   constructor(private readonly db: Queryable) {}

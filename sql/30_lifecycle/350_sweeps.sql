@@ -105,7 +105,8 @@ begin
       started_at = least(v.started_at, p_now),
       finished_at = p_now,
       last_outcome = 'interrupted',
-      last_error = (select a.error from public.upload_attempts a where a.video_id = v.id and a.attempt = v.attempts)
+      last_error = (select a.error from public.upload_attempts a
+                    where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null)
   from unnest(p_video_ids) as x (id)
   where v.id = x.id and v.status = 'uploading';
   perform upload_scheduler_private.release_places(p_video_ids, p_now);
