@@ -27,6 +27,11 @@ export interface Config {
   /** How long after its slot's window closed an upload may still start. */
   startGrace: string;
   shutdownGrace: string;
+  /** A running attempt's lease (LEASE) and how often its worker renews it (HEARTBEAT_EVERY). */
+  lease: string;
+  heartbeatEvery: string;
+  /** How far this worker's clock may be from the database's before it stops running the crontab. */
+  maxClockSkew: string;
   /** The HTTP endpoint's port; 0 switches it off. */
   httpPort: number;
   /** Whether HTTP_PORT was set: a port set by hand that is taken stops the start; the default's only warns. */
@@ -73,6 +78,9 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Con
     interruptedAfter: env.INTERRUPTED_AFTER || undefined,
     startGrace: env.START_GRACE || "5 minutes",
     shutdownGrace: env.SHUTDOWN_GRACE || "20 seconds",
+    lease: env.LEASE || "1 minute",
+    heartbeatEvery: env.HEARTBEAT_EVERY || "10 seconds",
+    maxClockSkew: env.MAX_CLOCK_SKEW || "30 seconds",
     httpPort: env.HTTP_PORT === "0" ? 0 : wholeNumber(env, "HTTP_PORT", 8377, problems, 65535),
     httpPortSet: Boolean(env.HTTP_PORT),
     httpHost: env.HTTP_HOST || "127.0.0.1",
@@ -109,6 +117,10 @@ export interface Durations {
   uploadTimeoutMs: number;
   shutdownGraceMs: number;
   interruptedAfter: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  maxClockSkewMs: number;
+  retryAfterMs: number;
 }
 
 /**
@@ -122,6 +134,9 @@ export async function resolveDurations(db: Pick<pg.Pool, "query">, config: Confi
     ["RETRY_FAILED_AFTER", config.retryAfter, false],
     ["SHUTDOWN_GRACE", config.shutdownGrace, false],
     ["START_GRACE", config.startGrace, true],
+    ["LEASE", config.lease, false],
+    ["HEARTBEAT_EVERY", config.heartbeatEvery, false],
+    ["MAX_CLOCK_SKEW", config.maxClockSkew, false],
     ...(config.interruptedAfter ? [["INTERRUPTED_AFTER", config.interruptedAfter, false] as [string, string, boolean]] : []),
   ];
   const problems: string[] = [];
@@ -141,6 +156,15 @@ export async function resolveDurations(db: Pick<pg.Pool, "query">, config: Confi
   if (ms.START_GRACE! > 86_400_000) {
     problems.push(`START_GRACE=${JSON.stringify(config.startGrace)} is longer than a day; an upload starts within a day of its slot or not at all.`);
   }
+  if (ms.LEASE! > 0 && (ms.LEASE! < 1000 || ms.LEASE! > 86_400_000)) {
+    problems.push(`LEASE=${JSON.stringify(config.lease)} must lie from 1 second to 1 day.`);
+  }
+  if (ms.LEASE! > 0 && ms.HEARTBEAT_EVERY! > 0 && ms.HEARTBEAT_EVERY! * 3 > ms.LEASE!) {
+    problems.push(
+      `HEARTBEAT_EVERY=${JSON.stringify(config.heartbeatEvery)} must be at most a third of LEASE=${JSON.stringify(config.lease)}: ` +
+        "a lease must survive a missed heartbeat or two.",
+    );
+  }
   if (config.interruptedAfter && ms.INTERRUPTED_AFTER! > 0 && ms.UPLOAD_TIMEOUT! > 0 && !(ms.INTERRUPTED_AFTER! > ms.UPLOAD_TIMEOUT!)) {
     problems.push(
       `INTERRUPTED_AFTER=${JSON.stringify(config.interruptedAfter)} must be longer than UPLOAD_TIMEOUT=${JSON.stringify(config.uploadTimeout)}: ` +
@@ -153,6 +177,10 @@ export async function resolveDurations(db: Pick<pg.Pool, "query">, config: Confi
     uploadTimeoutMs: ms.UPLOAD_TIMEOUT!,
     shutdownGraceMs: ms.SHUTDOWN_GRACE!,
     interruptedAfter: config.interruptedAfter ?? rows[0].t,
+    leaseMs: ms.LEASE!,
+    heartbeatMs: ms.HEARTBEAT_EVERY!,
+    maxClockSkewMs: ms.MAX_CLOCK_SKEW!,
+    retryAfterMs: ms.RETRY_FAILED_AFTER!,
   };
 }
 

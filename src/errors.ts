@@ -101,6 +101,6 @@ export function kindOf(code: string | undefined, message: string): SchedulerErro
   if (code === "42501") return "tenant";
   // Data exceptions (22…) and integrity constraint violations (23…) are bad input.
   if (code && (code.startsWith("22") || code.startsWith("23"))) return "input";
-  if (!code && /Connection terminated|connection.*(closed|lost)|not queryable/i.test(message)) return "connection";
+  if (!code && /Connection terminated|connection.*(closed|lost)|not queryable|Query read timeout|timeout expired/i.test(message)) return "connection";
   return "database";
 }

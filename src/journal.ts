@@ -1,14 +1,20 @@
 import { open, readdir, readFile, rm, mkdir, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { isProcessRunning } from "./processes.js";
-import type { AttemptOutcome } from "./types.js";
+import type { LeasedOutcome } from "./types.js";
 
 /** An upload's outcome, known to the runner, to be written to the database. */
 export interface OutcomeRecord {
   videoId: string;
   attempt: number;
-  outcome: AttemptOutcome;
+  outcome: LeasedOutcome;
   error: string | null;
+  /** The attempt's token (begin_attempt): only it can end the attempt. Absent in journals of versions before leases. */
+  token?: string;
+  /** What the destination answered (mediaProccess's value), for a success. */
+  result?: unknown;
+  /** For retry_later and unknown: when to try again (ISO). */
+  retryAt?: string | null;
   /** When the runner learnt it (ISO). */
   at: string;
   worker: string;
@@ -23,9 +29,9 @@ const COMPACT_AFTER_LINES = 1000;
 const key = (r: { videoId: string; attempt: number }) => `${r.videoId}/${r.attempt}`;
 
 /**
- * A small append-only file per worker process under DATA_DIR/journal: every outcome is written
- * (and synced) here before it is written to the database, and marked settled once the database
- * has it. A process that dies leaves its unsettled outcomes behind; the next process on the same
+ * A small append-only file per worker process under DATA_DIR/journal: an outcome the database
+ * could not take at once is written (and synced) here, and marked settled once the database has
+ * it. A process that dies leaves its unsettled outcomes behind; the next process on the same
  * host adopts them at start and writes them to the database.
  */
 export class OutcomeJournal {

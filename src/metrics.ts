@@ -26,6 +26,10 @@ export interface SchedulerMetrics {
   claims: Counter;
   uploads: Counter<"outcome">;
   uploadSeconds: Histogram<"outcome">;
+  /** Bytes this worker's uploads reported sent (context.progress). */
+  uploadedBytes: Counter;
+  /** 1 while this worker takes no job (an outcome it can neither write nor journal). */
+  blocked: Gauge;
   tickSeconds: Histogram;
   /**
    * The exposition text. The database's gauges are read through `service` (default: the one the
@@ -43,7 +47,9 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
   const claims = new Counter({ name: "upload_scheduler_claims_total", help: "Videos this worker's ticks claimed.", registers: [registry] });
   const uploads = new Counter({
     name: "upload_scheduler_uploads_total",
-    help: "Uploads this worker ran, by outcome (success, failed, timed_out, aborted, late: not started, its slot had closed).",
+    help:
+      "Uploads this worker ran, by outcome (success, failed, timed_out, aborted, retry_later, needs_reconnect, permanent, unknown; " +
+      "late: not started, its slot had closed; lease_lost: stopped, its lease lost, nothing reported).",
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
@@ -52,6 +58,16 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
     help: "How long this worker's uploads took, by outcome.",
     labelNames: ["outcome"] as const,
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+    registers: [registry],
+  });
+  const uploadedBytes = new Counter({
+    name: "upload_scheduler_uploaded_bytes_total",
+    help: "Bytes this worker's uploads reported sent to their destination (context.progress).",
+    registers: [registry],
+  });
+  const blocked = new Gauge({
+    name: "upload_scheduler_worker_blocked",
+    help: "1 while this worker takes no job: an outcome it can neither write to the database nor journal under DATA_DIR.",
     registers: [registry],
   });
   const tickSeconds = new Histogram({
@@ -97,6 +113,8 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
     claims,
     uploads,
     uploadSeconds,
+    uploadedBytes,
+    blocked,
     tickSeconds,
     async render(options = {}) {
       const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;

@@ -14,7 +14,8 @@ import { loadMediaProcess } from "./media/plugin.js";
 import { createMetrics, type SchedulerMetrics } from "./metrics.js";
 import { UploadOutcomes } from "./outcomes.js";
 import { UploadSchedulerService } from "./service.js";
-import type { AttemptOutcome } from "./types.js";
+import { isProcessRunning } from "./processes.js";
+import type { LeasedOutcome } from "./types.js";
 import type { TaskContext } from "../tasks/context.js";
 import { scheduleUploads } from "../tasks/schedule_uploads.js";
 import { uploadVideo } from "../tasks/upload_video.js";
@@ -102,7 +103,7 @@ export interface UploadWatch {
   /** From now on, remembers how each upload ends. */
   watch(): void;
   /** The uploads that ended since watch(), in order. */
-  ended(): Array<{ video_id: string; outcome: AttemptOutcome }>;
+  ended(): Array<{ video_id: string; outcome: LeasedOutcome }>;
 }
 
 /**
@@ -123,13 +124,16 @@ export async function schedulerParts(options: {
   const outcomes = new UploadOutcomes(service, running.journal, logger, {
     worker: WORKER_ID,
     startGrace: config.startGrace,
+    lease: config.lease,
     onLate: () => metrics.uploads.inc({ outcome: "late" }),
   });
+  outcomes.onBlocked((blocked) => metrics.blocked.set(blocked ? 1 : 0));
   await outcomes.replay(running.adopted);
+  await interruptDeadWorkers(service, logger);
   const abortUploads = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
   const pluginRuns = new Set<string>();
-  let ended: Array<{ video_id: string; outcome: AttemptOutcome }> | null = null;
+  let ended: Array<{ video_id: string; outcome: LeasedOutcome }> | null = null;
   // Watched from here, not from the task, so that the shutdown can say what it waits for.
   const runUpload: RunUpload = async (video, context) => {
     pluginRuns.add(video.id);
@@ -158,6 +162,10 @@ export async function schedulerParts(options: {
     retryAfter: config.retryAfter,
     maxAttempts: config.maxAttempts,
     interruptedAfter: durations.interruptedAfter,
+    lease: config.lease,
+    leaseMs: durations.leaseMs,
+    heartbeatMs: durations.heartbeatMs,
+    retryAfterMs: durations.retryAfterMs,
   };
   const upload = uploadVideo(ctx);
   return {
@@ -184,6 +192,27 @@ export async function schedulerParts(options: {
       ended: () => [...(ended ?? [])],
     },
   };
+}
+
+/**
+ * Ends at once, as interrupted, the attempts of this host's processes that no longer run (a
+ * worker killed with -9, a crashed host's old pids), rather than waiting for their leases.
+ * Pids are reused: a pid that runs again is left to its lease.
+ */
+export async function interruptDeadWorkers(service: UploadSchedulerService, logger: Logger): Promise<number> {
+  const host = hostname();
+  try {
+    const pids = await service.runningAttemptPids(host);
+    const dead = pids.filter((pid) => pid !== process.pid && !isProcessRunning(pid));
+    if (!dead.length) return 0;
+    const n = await service.interruptDeadWorkers(host, dead);
+    if (n) logger.info("dead_workers_interrupted", "ended as interrupted the attempts of this host's processes that are gone", { host, pids: dead, attempts: n });
+    return n;
+  } catch (error) {
+    // Their leases end them anyway, a minute later.
+    logger.warn("dead_workers_interrupted", "could not check this host's earlier processes: their leases will end their attempts", { error: (error as Error).message });
+    return 0;
+  }
 }
 
 /**

@@ -162,6 +162,7 @@ export class UploadSchedulerService {
     health: "health",
     run_tick: "runTick",
     begin_attempt: "beginAttempt",
+    running_attempt_pids: "runningAttemptPids",
     renew_lease: "renewLease",
     save_checkpoint: "saveCheckpoint",
     end_attempt: "endAttempt",
@@ -301,15 +302,21 @@ export class UploadSchedulerService {
    * database's clock and a token only this worker holds. Null when the video went back to the
    * queue instead (its slot closed more than `startGrace` ago): do not upload it.
    */
-  async beginAttempt(videoId: string, options: { worker: string; lease: string; startGrace?: string; now?: Instant }): Promise<LeasedAttempt | null> {
+  async beginAttempt(videoId: string, options: { worker: string; lease: string; startGrace?: string; token?: string; now?: Instant }): Promise<LeasedAttempt | null> {
     const [row] = await this.rows(
-      `with b as (select * from upload_scheduler.begin_attempt($1, $2, $3::interval, $4::interval, coalesce($5::timestamptz, now())))
+      `with b as (select * from upload_scheduler.begin_attempt($1, $2, $3::interval, $4::interval, coalesce($5::timestamptz, now()), $6::uuid))
        select (b.video).*, b.attempt as begun_attempt, b.token, b.lease_until, u.time_zone
        from b join public.users u on u.id = (b.video).user_id`,
-      [videoId, options.worker, options.lease, options.startGrace ?? "5 minutes", instant(options.now)],
+      [videoId, options.worker, options.lease, options.startGrace ?? "5 minutes", instant(options.now), options.token ?? null],
     );
     if (!row.token) return null;
     return { video: toVideo(row), attempt: row.begun_attempt, token: row.token, leaseUntil: row.lease_until };
+  }
+
+  /** The process ids of this host that have an attempt running (to find those that are gone). */
+  async runningAttemptPids(host: string): Promise<number[]> {
+    const [row] = await this.rows("select upload_scheduler.running_attempt_pids($1) as pids", [host]);
+    return row.pids ?? [];
   }
 
   /**

@@ -16,7 +16,12 @@ export { WORKER_ID };
  * functions wait at most 5 s for a row a tenant holds (their own lock_timeout).
  */
 export const WORKER_CONNECTION = {
-  statement_timeout: 120_000,
+  // A black-holed connection (no answer, no reset) is given up within a minute: the server's
+  // statement_timeout ends the work, the client's query_timeout ends the wait, keepalives find
+  // idle connections that died, and a connection attempt waits 10 s at most.
+  statement_timeout: 50_000,
+  query_timeout: 60_000,
+  connectionTimeoutMillis: 10_000,
   idle_in_transaction_session_timeout: 60_000,
   keepAlive: true,
   keepAliveInitialDelayMillis: 10_000,

@@ -22,4 +22,10 @@ export interface TaskContext {
   retryAfter: string;
   maxAttempts: number;
   interruptedAfter: string;
+  /** LEASE, as interval text and in ms; HEARTBEAT_EVERY in ms. */
+  lease: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  /** RETRY_FAILED_AFTER in ms: the wait of a retry-later or unknown outcome that names no instant. */
+  retryAfterMs: number;
 }

@@ -143,3 +143,82 @@ t.test("the outcome recorded for each way an upload can end", async (t) => {
     t.same(outcomeOf(run, { ...why, ...overrides }), { outcome, error }, `${run.settled} ${JSON.stringify(overrides)}`);
   }
 });
+
+t.test("the kinds of failure a plug-in throws become outcomes: retry later (with its instant), needs reconnect, permanent; reconcile's unknown", async (t) => {
+  const why = { timedOut: false, shutDown: false, uploadTimeout: "2 seconds" };
+  const until = "2026-12-07T08:00:00.000Z";
+  t.same(outcomeOf({ settled: "rejected", error: "429", failure: { kind: "retry-later", message: "429 slow down", until } }, why),
+    { outcome: "retry_later", error: "429 slow down", retryAt: new Date(until) });
+  t.same(outcomeOf({ settled: "rejected", error: "x", failure: { kind: "retry-later", message: "", until: null } }, why),
+    { outcome: "retry_later", error: "the destination asked to retry later", retryAt: null }, "no instant: the runner's cool-down");
+  t.same(outcomeOf({ settled: "rejected", error: "401", failure: { kind: "needs-reconnect", message: "401 token revoked", until: null } }, why),
+    { outcome: "needs_reconnect", error: "401 token revoked" });
+  t.same(outcomeOf({ settled: "rejected", error: "400", failure: { kind: "permanent", message: "invalid title", until: null } }, { ...why, timedOut: true }),
+    { outcome: "permanent", error: "invalid title" }, "a permanent failure stays permanent even as the time runs out");
+  t.same(outcomeOf({ settled: "unknown", error: "reconcile failed: 503" }, why), { outcome: "unknown", error: "reconcile failed: 503", retryAt: null });
+});
+
+t.test("the runner's lease reaches the thread: fence, checkpoint, progress, resume; reconcile runs first when asked", async (t) => {
+  const dir = t.testdir({
+    "leased.mjs": `
+      export async function reconcile(video, context) {
+        if (video.title === "at the platform") return { status: "done", value: { remoteId: context.resume.id } };
+        if (video.title === "cannot tell") return "unknown";
+        if (video.title === "reconcile throws") throw new Error("503 from the status endpoint");
+        return "not-done";
+      }
+      export async function mediaProccess(video, context) {
+        if (video.title === "slow down") throw Object.assign(new Error("429"), { kind: "retry-later", until: "2026-12-07T08:00:00Z" }); // RetryLater's shape, as a plug-in without the package throws it
+        context.progress(10, 100);
+        await context.checkpoint({ offset: 10, from: context.resume });
+        context.progress(100, 100);
+        await context.fence();
+        return { resumedFrom: context.resume };
+      }`,
+  });
+  const run = isolatedUploads({ module: path.join(dir, "leased.mjs") });
+  const calls: unknown[] = [];
+  const lease = (fenceAnswer: () => Promise<void>) => ({
+    fence: () => (calls.push("fence"), fenceAnswer()),
+    checkpoint: async (state: unknown) => void calls.push({ checkpoint: state }),
+    progress: (sent: number, total: number | null) => void calls.push({ progress: [sent, total] }),
+  });
+  const base = { signal: new AbortController().signal, attempt: 2, idempotencyKey: "k", logger: jsonLogger({}, () => {}) };
+
+  t.same(await run(video("new"), { ...base, resume: { offset: 4 }, lease: lease(async () => {}) }),
+    { settled: "resolved", value: { resumedFrom: { offset: 4 } } });
+  // Progress is sent at most every 250 ms, and its last figure always before the result.
+  t.same(calls.filter((c: any) => c.progress?.[0] !== 100), [{ progress: [10, 100] }, { checkpoint: { offset: 10, from: { offset: 4 } } }, "fence"],
+    "progress, the checkpoint and the fence went through the runner, in order");
+  t.same(calls.filter((c: any) => c.progress).at(-1), { progress: [100, 100] }, "the last progress reached the runner");
+
+  calls.length = 0;
+  t.match(await run(video("new"), { ...base, lease: lease(async () => { throw Object.assign(new Error("lease lost"), { name: "LeaseLostError" }); }) }),
+    { settled: "rejected", error: "lease lost" }, "a fence that fails throws in the plug-in, before its irreversible step");
+
+  t.same(await run(video("at the platform"), { ...base, resume: { id: "yt-1" }, reconcileFirst: true, lease: lease(async () => {}) }),
+    { settled: "resolved", value: { remoteId: "yt-1" }, reconciled: true }, "reconcile: done, with its value, and no upload");
+  t.same(await run(video("at the platform"), { ...base, resume: { id: "yt-1" }, reconcileFirst: false, lease: lease(async () => {}) }),
+    { settled: "resolved", value: { resumedFrom: { id: "yt-1" } } }, "not asked: no reconcile, the upload runs");
+  t.same(await run(video("cannot tell"), { ...base, reconcileFirst: true }),
+    { settled: "unknown", error: "reconcile could not tell whether an earlier attempt's upload completed" });
+  t.same(await run(video("reconcile throws"), { ...base, reconcileFirst: true }),
+    { settled: "unknown", error: "reconcile failed: 503 from the status endpoint" });
+  t.same(await run(video("slow down"), { ...base, reconcileFirst: true }),
+    { settled: "rejected", error: "429", failure: { kind: "retry-later", message: "429", until: "2026-12-07T08:00:00.000Z" } },
+    "not-done: the upload runs; its RetryLater crosses back with its kind and instant");
+});
+
+t.test("a plug-in that logs without pause cannot flood its worker: lines over 200 a second are dropped and counted", async (t) => {
+  const dir = t.testdir({
+    "chatty.mjs": "export async function mediaProccess(video, { logger }) { for (let i = 0; i < 50000; i++) logger.info('line ' + i); return 'done' }",
+  });
+  const lines: any[] = [];
+  const run = isolatedUploads({ module: path.join(dir, "chatty.mjs") });
+  const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, (l) => lines.push(JSON.parse(l))) });
+  t.same(result, { settled: "resolved", value: "done" });
+  const kept = lines.filter((l) => l.event === "media_process").length;
+  const dropped = lines.filter((l) => l.event === "media_process_log_dropped").reduce((n, l) => n + l.dropped, 0);
+  t.ok(kept < 50000 && kept >= 200, `${kept} lines kept`);
+  t.equal(kept + dropped, 50000, "every line is kept or counted as dropped");
+});

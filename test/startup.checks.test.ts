@@ -34,7 +34,10 @@ t.test("readConfig: the contract's defaults, and every bad number at once", asyn
 t.test("resolveDurations: PostgreSQL's parser, and INTERRUPTED_AFTER longer than UPLOAD_TIMEOUT", async (t) => {
   const db = await testDatabase(t);
   const ok = await resolveDurations(db.pool, readConfig({ UPLOAD_TIMEOUT: "2 minutes", SHUTDOWN_GRACE: "5 seconds" }));
-  t.same(ok, { uploadTimeoutMs: 120_000, shutdownGraceMs: 5000, interruptedAfter: "00:07:00" }, "INTERRUPTED_AFTER defaults to UPLOAD_TIMEOUT + 5 minutes");
+  t.same(ok, {
+    uploadTimeoutMs: 120_000, shutdownGraceMs: 5000, interruptedAfter: "00:07:00",
+    leaseMs: 60_000, heartbeatMs: 10_000, maxClockSkewMs: 30_000, retryAfterMs: 1_800_000,
+  }, "INTERRUPTED_AFTER defaults to UPLOAD_TIMEOUT + 5 minutes; LEASE to 1 minute, HEARTBEAT_EVERY to 10 seconds, MAX_CLOCK_SKEW to 30 seconds");
   t.equal((await resolveDurations(db.pool, readConfig({ START_GRACE: "0", INTERRUPTED_AFTER: "2 hours" }))).interruptedAfter, "2 hours");
 
   await t.rejects(resolveDurations(db.pool, readConfig({
@@ -50,6 +53,15 @@ t.test("resolveDurations: PostgreSQL's parser, and INTERRUPTED_AFTER longer than
     problems: [
       'INTERRUPTED_AFTER="10 minutes" must be longer than UPLOAD_TIMEOUT="10 minutes": otherwise an upload still running is failed as interrupted and uploaded again.',
     ],
+  });
+  await t.rejects(resolveDurations(db.pool, readConfig({ LEASE: "30 seconds", HEARTBEAT_EVERY: "15 seconds", MAX_CLOCK_SKEW: "soon" })), <any>{
+    problems: [
+      `MAX_CLOCK_SKEW="soon" is not a PostgreSQL interval; write e.g. '90 seconds' or '30 minutes'.`,
+      'HEARTBEAT_EVERY="15 seconds" must be at most a third of LEASE="30 seconds": a lease must survive a missed heartbeat or two.',
+    ],
+  });
+  await t.rejects(resolveDurations(db.pool, readConfig({ LEASE: "500 milliseconds", HEARTBEAT_EVERY: "100 milliseconds" })), <any>{
+    problems: ['LEASE="500 milliseconds" must lie from 1 second to 1 day.'],
   });
 });
 

@@ -2,7 +2,7 @@
 // stop while uploads run, a stop while idle, its connections killed again and again. Each time
 // it keeps running, and every video is uploaded, none twice, with counters equal to a recount.
 import t from "tap";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { throwawayCluster, type Cluster } from "./fixtures/cluster.js";
@@ -28,7 +28,7 @@ async function worker(t: any, db: TestDatabase) {
   const log = mediaLog();
   const w = startWorker(t, db, { ...ENV, MEDIA_LOG: log.file });
   const dump = process.env.DUMP_WORKER_LOG;
-  if (dump) t.teardown(() => appendFileSync(dump, `=== ${t.name}\n${w.output()}\n--- media\n${readFileSync(log.file, "utf8")}`));
+  if (dump) t.teardown(() => appendFileSync(dump, `=== ${t.name}\n${w.output()}\n--- media\n${existsSync(log.file) ? readFileSync(log.file, "utf8") : "(no uploads)"}`));
   await waitFor("the worker to start", async () => w.events("worker_started").length > 0);
   return { w, log };
 }

@@ -74,13 +74,17 @@ $$;
 
 comment on function upload_scheduler_private.check_lease(interval) is E'Returns p_lease; raises UPARG unless it lies from 1 second to 1 day.';
 
--- pending -> uploading for a worker: the attempt, its token (to keep) and its lease.
+-- pending -> uploading for a worker: the attempt, its token (to keep) and its lease. The worker
+-- may choose the token: asking again with the same one after the answer was lost returns the
+-- attempt that began, instead of refusing it as already uploading.
+drop function if exists upload_scheduler.begin_attempt(uuid, text, interval, interval, timestamptz);
 create or replace function upload_scheduler.begin_attempt(
   p_video_id uuid,
   p_worker text,
   p_lease interval default '1 minute',
   p_start_grace interval default '5 minutes',
-  p_now timestamptz default now()
+  p_now timestamptz default now(),
+  p_token uuid default null
 )
 returns table (video public.videos, attempt integer, token uuid, lease_until timestamptz)
 language plpgsql
@@ -90,14 +94,31 @@ set search_path = pg_catalog, pg_temp
 set lock_timeout = '5s'
 as $$
 declare
-  v_token uuid := gen_random_uuid();
+  v_token uuid := coalesce(p_token, gen_random_uuid());
   v_video public.videos;
+  v_until timestamptz;
 begin
   perform upload_scheduler_private.check_lease(p_lease);
   if p_worker is null or p_worker !~ '^.+:[0-9]{1,9}$' then
     raise exception 'p_worker % is not a worker''s name (host:pid).', coalesce(quote_literal(left(p_worker, 100)), 'NULL')
       using errcode = 'UPARG',
             hint = 'Pass the worker''s host and process id, e.g. ''web-1:4242''.';
+  end if;
+  if p_token is not null then
+    -- Asked again after a lost answer: the attempt this token began, while it runs.
+    select v.* into v_video from public.videos v
+    join public.upload_attempts a on a.video_id = v.id and a.attempt = v.attempts
+    where v.id = p_video_id and v.status = 'uploading' and a.outcome is null
+      and a.token_hash = sha256(convert_to(p_token::text, 'UTF8'));
+    if found then
+      update public.upload_attempts a set lease_until = now() + p_lease, heartbeat_at = now()
+      where a.video_id = p_video_id and a.attempt = v_video.attempts and a.lease_until >= now()
+      returning a.lease_until into v_until;
+      if v_until is not null then
+        return query select v_video, v_video.attempts, v_token, v_until;
+        return;
+      end if;
+    end if;
   end if;
   v_video := upload_scheduler_private.start_attempt(p_video_id, p_start_grace, p_worker, p_now,
                                                      sha256(convert_to(v_token::text, 'UTF8')), p_lease);
@@ -110,8 +131,8 @@ begin
 end;
 $$;
 
-comment on function upload_scheduler.begin_attempt(uuid, text, interval, interval, timestamptz) is
-  E'pending -> uploading for worker p_worker (host:pid): the attempt''s number, a token that only this worker holds (renew_lease, save_checkpoint and end_attempt need it) and its lease until now() + p_lease on the database''s clock. When the slot closed more than p_start_grace ago, the video goes back to the queue instead and attempt and token are NULL.';
+comment on function upload_scheduler.begin_attempt(uuid, text, interval, interval, timestamptz, uuid) is
+  E'pending -> uploading for worker p_worker (host:pid): the attempt''s number, a token that only this worker holds (renew_lease, save_checkpoint and end_attempt need it; pass p_token to choose it, gen_random_uuid() otherwise) and its lease until now() + p_lease on the database''s clock. Called again with the same p_token after its answer was lost, it returns the attempt that began (while its lease holds) instead of raising UPSTS. When the slot closed more than p_start_grace ago, the video goes back to the queue instead and attempt and token are NULL.';
 
 -- The heartbeat, and the fence: extends the lease from now, records the bytes sent, and fails
 -- (UPLSE) once the lease has passed. Liveness is the database's clock: no p_now.
@@ -348,7 +369,7 @@ begin
   perform upload_scheduler_private.check_instant(p_now, 'p_now');
   v_ids := array(
     select v.id
-    from upload_attempts a
+    from public.upload_attempts a
     join unnest(p_dead_pids) as x (pid) on a.worker_pid = x.pid
     join public.videos v on v.id = a.video_id and v.status = 'uploading' and v.attempts = a.attempt
     where a.worker_host = p_host and a.outcome is null
@@ -360,6 +381,22 @@ $$;
 
 comment on function upload_scheduler.interrupt_dead_workers(text, integer[], timestamptz) is
   E'Ends as interrupted (outcome unknown, then retried and reconciled) the running attempts of the given processes of host p_host, which the caller found gone; returns how many.';
+
+-- The processes of a host that have attempts running: a worker starting there checks which are gone.
+create or replace function upload_scheduler.running_attempt_pids(p_host text)
+returns integer[]
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select coalesce(array_agg(distinct a.worker_pid order by a.worker_pid), '{}')
+  from public.upload_attempts a
+  where a.worker_host = p_host and a.outcome is null and a.worker_pid is not null;
+$$;
+
+comment on function upload_scheduler.running_attempt_pids(text) is
+  E'The process ids of host p_host that have an attempt running (upload_attempts.outcome is NULL): a worker starting on that host passes those it finds gone to interrupt_dead_workers.';
 
 -- What a worker reports of itself every minute: its clock against the database's.
 create or replace function upload_scheduler.worker_seen(

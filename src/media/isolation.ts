@@ -2,7 +2,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../log.js";
-import type { AttemptOutcome, Video } from "../types.js";
+import type { LeasedOutcome, Video } from "../types.js";
+import type { FailureFields } from "./errors.js";
 import { describeRejection, toWire, type WireVideo } from "./plugin.js";
 
 /** Which mediaProccess an upload's thread runs: a module's, or the built-in local destination. */
@@ -10,18 +11,37 @@ export type PluginSpec = { module: string } | { uploadDir: string; sourceRoots?:
 
 /** How mediaProccess ended, seen from outside its thread. */
 export type UploadRun =
-  | { settled: "resolved"; value: unknown }
-  | { settled: "rejected"; error: string }
+  /** reconciled: the plug-in's reconcile said the platform already has it (no upload ran). */
+  | { settled: "resolved"; value: unknown; reconciled?: boolean }
+  /** failure: the kind it threw (RetryLater, NeedsReconnect, PermanentFailure); null for any other error. */
+  | { settled: "rejected"; error: string; failure?: FailureFields | null }
+  /** reconcile could not tell whether an earlier attempt's upload completed (or threw): try later. */
+  | { settled: "unknown"; error: string }
   /** It ended its thread (process.exit), or let an exception or a rejection go unhandled. */
   | { settled: "crashed"; error: string }
   /** Its signal fired and it did not settle in time: its thread was ended. */
   | { settled: "stopped" };
+
+/** What the runner lends an upload for its lease: context.fence, context.checkpoint, context.progress. */
+export interface LeaseOps {
+  fence(): Promise<void>;
+  checkpoint(state: unknown): Promise<void>;
+  progress(sent: number, total: number | null): void;
+}
 
 export interface RunContext {
   signal: AbortSignal;
   attempt: number;
   idempotencyKey: string;
   logger: Logger;
+  /** The attempt's lease; without one, fence only checks the signal and checkpoints are not kept. */
+  lease?: LeaseOps;
+  /** What an earlier attempt checkpointed (videos.resume_state): context.resume. */
+  resume?: unknown;
+  /** An earlier attempt's outcome is unknown: ask the plug-in's reconcile (when it has one) before uploading. */
+  reconcileFirst?: boolean;
+  /** The settings the destination reads (context.env); this process's environment when left out. */
+  env?: Record<string, string | undefined>;
 }
 
 export type RunUpload = (video: Video, context: RunContext) => Promise<UploadRun>;
@@ -43,17 +63,35 @@ export interface ThreadData {
   spec: PluginSpec;
 }
 
-/** Messages to an upload's thread: the one upload it runs, then perhaps an abort. */
+/** Messages to an upload's thread: the one upload it runs, answers to its calls, then perhaps an abort. */
 export type ParentMessage =
-  | { type: "run"; video: WireVideo; attempt: number; idempotencyKey: string }
+  | {
+      type: "run";
+      video: WireVideo;
+      attempt: number;
+      idempotencyKey: string;
+      resume: unknown;
+      reconcileFirst: boolean;
+      leased: boolean;
+      env: Record<string, string | undefined> | null;
+    }
+  | { type: "reply"; id: number; ok: true }
+  | { type: "reply"; id: number; ok: false; error: string; name: string }
   | { type: "abort"; reason: string };
 
 /** Messages from an upload's thread. */
 export type ThreadMessage =
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> }
-  | { type: "result"; ok: true; value: unknown }
-  | { type: "result"; ok: false; error: string }
+  | { type: "progress"; sent: number; total: number | null }
+  | { type: "call"; id: number; op: "fence" }
+  | { type: "call"; id: number; op: "checkpoint"; state: unknown }
+  | { type: "result"; ok: true; value: unknown; reconciled: boolean }
+  | { type: "result"; ok: false; error: string; failure: FailureFields | null }
+  | { type: "unknown"; error: string }
   | { type: "crash"; error: string };
+
+/** Log lines an upload's thread may send per second before the rest of that second's are dropped (and counted). */
+export const LOG_LINES_PER_SECOND = 200;
 
 const EXTENSION = path.extname(fileURLToPath(import.meta.url));
 const THREAD = new URL(`./upload-thread${EXTENSION}`, import.meta.url);
@@ -125,7 +163,8 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
   };
   replenish();
 
-  const runUpload: RunUpload = async (video, { signal, attempt, idempotencyKey, logger }) => {
+  const runUpload: RunUpload = async (video, context) => {
+    const { signal, attempt, idempotencyKey, logger, lease } = context;
     if (signal.aborted) return { settled: "stopped" };
     let thread: Worker;
     try {
@@ -136,11 +175,16 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
     return new Promise<UploadRun>((resolve) => {
       let settled = false;
       let stopTimer: NodeJS.Timeout | undefined;
+      // A plug-in that logs without pause is cut to LOG_LINES_PER_SECOND; what it dropped is said once a second.
+      let second = 0;
+      let lines = 0;
+      let dropped = 0;
       const finish = (run: UploadRun) => {
         if (settled) return;
         settled = true;
         clearTimeout(stopTimer);
         signal.removeEventListener("abort", onAbort);
+        if (dropped) logger.warn("media_process_log_dropped", "log lines of the plug-in dropped: it logged faster than allowed", { dropped, per_second: LOG_LINES_PER_SECOND });
         resolve(run);
         void thread.terminate();
       };
@@ -148,11 +192,47 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
         thread.postMessage({ type: "abort", reason: describeRejection(signal.reason) } satisfies ParentMessage);
         stopTimer = setTimeout(() => finish({ settled: "stopped" }), settleMs);
       };
+      const reply = (id: number, work: Promise<void>) =>
+        work.then(
+          () => !settled && thread.postMessage({ type: "reply", id, ok: true } satisfies ParentMessage),
+          (error: unknown) =>
+            !settled &&
+            thread.postMessage({
+              type: "reply", id, ok: false, error: describeRejection(error), name: (error as Error)?.name ?? "Error",
+            } satisfies ParentMessage),
+        );
       thread.on("message", (message: ThreadMessage) => {
-        if (message.type === "log") logger[message.level]("media_process", message.msg, message.fields);
-        else if (message.type === "crash") finish({ settled: "crashed", error: `mediaProccess crashed: ${message.error}` });
-        else if (message.ok) finish({ settled: "resolved", value: message.value });
-        else finish({ settled: "rejected", error: message.error });
+        switch (message.type) {
+          case "log": {
+            const now = Math.floor(performance.now() / 1000);
+            if (now !== second) {
+              if (dropped) logger.warn("media_process_log_dropped", "log lines of the plug-in dropped: it logged faster than allowed", { dropped, per_second: LOG_LINES_PER_SECOND });
+              second = now;
+              lines = 0;
+              dropped = 0;
+            }
+            if (++lines > LOG_LINES_PER_SECOND) dropped++;
+            else logger[message.level]("media_process", message.msg, message.fields);
+            return;
+          }
+          case "progress":
+            lease?.progress(message.sent, message.total);
+            return;
+          case "call":
+            if (message.op === "fence") void reply(message.id, lease ? lease.fence() : Promise.resolve(signal.throwIfAborted()));
+            else void reply(message.id, lease ? lease.checkpoint(message.state) : Promise.resolve());
+            return;
+          case "crash":
+            return finish({ settled: "crashed", error: `mediaProccess crashed: ${message.error}` });
+          case "unknown":
+            return finish({ settled: "unknown", error: message.error });
+          case "result":
+            return finish(
+              message.ok
+                ? { settled: "resolved", value: message.value, ...(message.reconciled ? { reconciled: true } : {}) }
+                : { settled: "rejected", error: message.error, ...(message.failure ? { failure: message.failure } : {}) },
+            );
+        }
       });
       thread.on("error", (error) => finish({ settled: "crashed", error: `mediaProccess crashed: ${describeRejection(error)}` }));
       thread.on("exit", (code) =>
@@ -162,7 +242,10 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
             : { settled: "crashed", error: `mediaProccess ended its thread (process.exit(${code})) before the upload finished` },
         ),
       );
-      thread.postMessage({ type: "run", video: toWire(video), attempt, idempotencyKey } satisfies ParentMessage);
+      thread.postMessage({
+        type: "run", video: toWire(video), attempt, idempotencyKey, resume: context.resume ?? null,
+        reconcileFirst: context.reconcileFirst ?? false, leased: Boolean(lease), env: context.env ?? null,
+      } satisfies ParentMessage);
       // It may have fired while the thread was being started.
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
@@ -171,13 +254,20 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
   return Object.assign(runUpload, { threadsStarted: () => threadsStarted, spareTaken: () => spareTaken, sparesReady: () => spares.size, sparesLost: () => sparesLost });
 }
 
-/** The outcome to record for a run, and its error text. */
+/** The outcome to record for a run, its error text, and for a retry-later when to try again (null: the runner's cool-down). */
 export function outcomeOf(
   run: UploadRun,
   why: { timedOut: boolean; shutDown: boolean; uploadTimeout: string },
-): { outcome: AttemptOutcome; error: string | null } {
+): { outcome: LeasedOutcome; error: string | null; retryAt?: Date | null } {
   // An upload that succeeded is a success, even if its signal fired as it finished.
   if (run.settled === "resolved") return { outcome: "success", error: null };
+  if (run.settled === "unknown") return { outcome: "unknown", error: run.error, retryAt: null };
+  if (run.settled === "rejected" && run.failure) {
+    const { kind, message, until } = run.failure;
+    if (kind === "retry-later") return { outcome: "retry_later", error: message || "the destination asked to retry later", retryAt: until ? new Date(until) : null };
+    if (kind === "needs-reconnect") return { outcome: "needs_reconnect", error: message || "the destination refused the credentials" };
+    return { outcome: "permanent", error: message || "the destination refused the video for good" };
+  }
   if (why.timedOut) return { outcome: "timed_out", error: `upload timed out after ${why.uploadTimeout}` };
   if (why.shutDown) return { outcome: "aborted", error: "upload aborted: the worker shut down" };
   if (run.settled === "stopped") return { outcome: "failed", error: "upload stopped" };
