@@ -67,7 +67,8 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Con
     migrateDatabaseUrl: env.MIGRATE_DATABASE_URL || undefined,
     dataDir,
     embeddedPort: wholeNumber(env, "EMBEDDED_PG_PORT", 54329, problems, 65535),
-    mediaProcessModule: env.MEDIA_PROCESS_MODULE || undefined,
+    // builtin:local names the default, the built-in local destination.
+    mediaProcessModule: env.MEDIA_PROCESS_MODULE === "builtin:local" ? undefined : env.MEDIA_PROCESS_MODULE || undefined,
     uploadDir: env.UPLOAD_DIR || path.join(dataDir, "uploads"),
     sourceRoots: (env.SOURCE_ROOTS ?? "").split(path.delimiter).filter(Boolean),
     uploadConcurrency: wholeNumber(env, "UPLOAD_CONCURRENCY", 4, problems),

@@ -39,9 +39,9 @@ export const LOG_EVENTS = {
   media_process_log_dropped: "a plug-in logged faster than 200 lines a second: the lines over that were dropped, and counted",
   partial_copies_removed: "the built-in destination removed half-made copies left by a process that died",
   // Outcomes and the journal
-  outcome_kept: "an outcome could not be written yet: it is in the journal, and retried until the database takes it",
+  outcome_kept: "an outcome the database did not take within a second is journaled under DATA_DIR, and retried until the database takes it",
   outcome_written: "an outcome that needed more than one try is written",
-  outcome_still_unwritten: "an outcome failed again with the database up; still retried",
+  outcome_still_unwritten: "writing an outcome failed with the database up (a lock held, a timeout); still retried",
   outcome_superseded: "an outcome was dropped: that attempt is no longer the video's current upload",
   outcome_refused: "an outcome was dropped: the database refuses it for good (the video was deleted)",
   outcomes_replaying: "writing outcomes that a process which died had journaled",

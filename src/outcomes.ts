@@ -21,7 +21,7 @@ export interface Begun {
 }
 
 /** How long the first write of an outcome may take before the outcome is journaled beside it. */
-export const FIRST_WRITE_MS = 5000;
+export const FIRST_WRITE_MS = 1000;
 
 /**
  * Begins attempts and records their outcomes, whatever the database is doing.
@@ -181,6 +181,7 @@ export class UploadOutcomes {
         () => {
           journaled = true;
           this.markSafe(key);
+          this.logger.warn("outcome_kept", "outcome not written yet: journaled, and retried until the database takes it", { ...fields, journal: this.journal.file });
         },
         (error: NodeJS.ErrnoException) => {
           this.markUnsafe(key, `an outcome could be neither written to the database nor journaled under DATA_DIR (${error.code ?? error.message})`);
@@ -214,9 +215,7 @@ export class UploadOutcomes {
             await journalIt();
           }
           if (this.closing.signal.aborted) return "kept";
-          if (attempt === 1) {
-            this.logger.warn("outcome_kept", "outcome not written yet: kept, and retried until the database takes it", { ...fields, error: error.message, journaled });
-          } else if (error.kind !== "connection") {
+          if (error.kind !== "connection") {
             this.logger.error("outcome_still_unwritten", "outcome still not written", { ...fields, tries: attempt, error: error.message });
           }
           await this.pause(attempt);

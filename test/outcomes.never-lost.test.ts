@@ -188,7 +188,7 @@ t.test("outcomes against a database that goes away", async (t) => {
     await holder.query("rollback");
     await outcomes.flush(10_000);
     t.equal(await recorded, "written");
-    t.match(log.lines.find((l) => l.event === "outcome_kept"), { error: /lock timeout|statement timeout/ });
+    t.match(log.lines.find((l) => l.event === "outcome_still_unwritten"), { error: /lock timeout|statement timeout/ });
     t.match(log.lines.find((l) => l.event === "outcome_written"), { tries: Number });
     await outcomes.flush(10);
     await outcomes.close();

@@ -126,6 +126,8 @@ t.test("the database goes away under a running worker", async (t) => {
     await waitFor("2 uploads in flight", async () => (await db.q("select count(*)::int as n from videos where status = 'uploading'"))[0].n === 2);
     await cluster.stop();
     await waitFor("both uploads to finish", async () => first.events("uploaded").length === 2);
+    // The database does not take them: after a second, they are journaled.
+    await waitFor("both outcomes to be journaled", async () => first.events("outcome_kept").length === 2);
     first.child.kill("SIGKILL");
     await first.exited;
     await cluster.start();
