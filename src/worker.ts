@@ -72,6 +72,7 @@ export async function startScheduler(options: {
       http = await startHttpEndpoint({
         host: config.httpHost, port: config.httpPort, pool: httpPool, service: new UploadSchedulerService(httpPool),
         metrics: parts.metrics, policy: parts.policy, logger,
+        notReady: () => (parts.outcomes.blocked ? `taking no jobs: ${parts.outcomes.blocked}` : null),
       });
     } catch (error) {
       await httpPool.end();

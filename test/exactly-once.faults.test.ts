@@ -15,13 +15,23 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { throwawayCluster, type Cluster } from "./fixtures/cluster.js";
+import { freePort, throwawayCluster, type Cluster } from "./fixtures/cluster.js";
 import { countersDrift } from "./fixtures/scenario.js";
 import { tusServer, type TusServer } from "./fixtures/tus-server.js";
+import { PROJECT_ROOT } from "../src/db/migrate.js";
 import { startWorker, waitFor, type WorkerProcess } from "./fixtures/worker.js";
 import type { TestDatabase } from "./fixtures/db.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The two destinations the pause and the black hole are tried with: the built-in tus destination,
+ * which resumes the same upload (so the server itself refuses a second completion), and the same
+ * made forgetful (every attempt a new upload), where only the fence prevents a second copy.
+ */
+const DESTINATIONS = [
+  ["builtin:tus", "builtin:tus"],
+  ["a destination that cannot resume", path.join(PROJECT_ROOT, "test/fixtures/media/tus-no-resume.mjs")],
+] as const;
 const LEASE_MS = 3000;
 const CHUNK = 256 * 1024;
 /** One tick: the test adds one every 500 ms while it waits, as the crontab would every minute. */
@@ -82,7 +92,7 @@ async function scene(t: Test, cluster: Cluster, count: number, workerEnv: Array<
 }
 
 /** The worker whose attempt is uploading a video now, once the tus server has some of its bytes. */
-async function uploadingWorker(s: Scene): Promise<{ worker: WorkerProcess; videoId: string }> {
+async function uploadingWorker(s: Scene, only?: WorkerProcess): Promise<{ worker: WorkerProcess; videoId: string }> {
   return waitFor("an upload to be under way at the tus server", async () => {
     const underWay = new Set<string>();
     for (const id of s.tus.uploads()) {
@@ -95,7 +105,7 @@ async function uploadingWorker(s: Scene): Promise<{ worker: WorkerProcess; video
     );
     for (const row of rows) {
       const worker = s.workers.find((w) => w.child.pid === row.worker_pid);
-      if (worker) return { worker, videoId: row.id as string };
+      if (worker && (!only || worker === only)) return { worker, videoId: row.id as string };
     }
     await s.tick();
     await sleep(100);
@@ -159,8 +169,9 @@ async function blackHoleProxy(t: Test, port: number) {
 t.test("exactly once at the destination, with three workers and the tus destination", async (t) => {
   const cluster = await throwawayCluster(t);
 
-  t.test("a worker paused (SIGSTOP) past its lease, then continued: its uploads are taken over, and it completes none of them", async (t) => {
-    const s = await scene(t, cluster, 9);
+  for (const [name, module] of DESTINATIONS) {
+  t.test(`${name}: a worker paused (SIGSTOP) past its lease, then continued: its uploads are taken over, and it completes none of them`, async (t) => {
+    const s = await scene(t, cluster, 9, [{ MEDIA_PROCESS_MODULE: module }, { MEDIA_PROCESS_MODULE: module }, { MEDIA_PROCESS_MODULE: module }]);
     const { worker, videoId } = await uploadingWorker(s);
     worker.child.kill("SIGSTOP");
     t.teardown(() => void worker.child.kill("SIGCONT"));
@@ -177,16 +188,18 @@ t.test("exactly once at the destination, with three workers and the tus destinat
     t.ok(attempts >= 2, `the video was taken over (attempt ${attempts}) while its first worker was paused`);
     t.ok(Date.now() - paused < 6 * LEASE_MS + 20_000, "and not long after the lease ran out");
     worker.child.kill("SIGCONT");
+    const ended = await waitFor("the continued worker to end that upload", async () =>
+      worker.lines().find((l) => ["upload_lease_lost", "uploaded", "upload_failed"].includes(l.event) && l.video_id === videoId));
+    t.equal(ended.event, "upload_lease_lost", "the continued worker stopped its upload for its lost lease, and reported nothing");
     await everyVideoOnceAtTheDestination(t, s);
-    await waitFor("the continued worker to notice its lost lease", async () => worker.events("lease_lost").length > 0);
     t.ok(worker.child.exitCode === null, "the continued worker runs on");
   });
 
-  t.test("a network black hole between a worker and PostgreSQL for 4 leases: its uploads stop at the fence, and others finish them", async (t) => {
+  t.test(`${name}: a network black hole between a worker and PostgreSQL for 4 leases: its uploads stop at the fence, and others finish them`, async (t) => {
     const proxy = await blackHoleProxy(t, cluster.port);
-    const s = await scene(t, cluster, 9, [{}, {}]);
+    const s = await scene(t, cluster, 9, [{ MEDIA_PROCESS_MODULE: module }, { MEDIA_PROCESS_MODULE: module }]);
     // A third worker reaches PostgreSQL only through the proxy.
-    const cut = startWorker(t, { ...s.db, url: s.db.url.replace(`:${cluster.port}/`, `:${proxy.port}/`) }, { ...ENV, TUS_ENDPOINT: s.tus.endpoint });
+    const cut = startWorker(t, { ...s.db, url: s.db.url.replace(`:${cluster.port}/`, `:${proxy.port}/`) }, { ...ENV, MEDIA_PROCESS_MODULE: module, TUS_ENDPOINT: s.tus.endpoint });
     s.workers.push(cut);
     await waitFor("the worker behind the proxy to start", async () => cut.events("worker_started").length > 0, 60_000);
     await waitFor("the worker behind the proxy to upload", async () => {
@@ -201,18 +214,51 @@ t.test("exactly once at the destination, with three workers and the tus destinat
     });
     proxy.blackHole();
     await sleep(4 * LEASE_MS);
-    t.ok(cut.events("lease_lost").length > 0, "the worker cut off knew its leases were lost, and stopped those uploads");
+    t.ok(cut.events("lease_lost").length > 0, "the worker cut off knew its leases were lost");
+    const ended = await waitFor("the worker cut off to end an upload", async () =>
+      cut.lines().find((l) => ["upload_lease_lost", "uploaded", "upload_failed"].includes(l.event)));
+    t.equal(ended.event, "upload_lease_lost", "it stopped its uploads for their lost leases, and reported nothing");
     proxy.heal();
     await everyVideoOnceAtTheDestination(t, s);
   });
+  }
 
-  t.test("the database stopped for 8 s (nearly three leases) while uploads complete: known outcomes win, nothing is sent twice", async (t) => {
+  /**
+   * Stops the database the moment the tus server has the last byte of an upload by `worker` (any
+   * worker when none is named), before it answers: that worker learns its success while the
+   * database is away. Resolves with the video once it is stopped.
+   */
+  function stopDatabaseAtALastByte(t: Test, s: Scene, worker?: WorkerProcess): Promise<string> {
+    t.teardown(() => cluster.start().catch(() => {}));
+    return new Promise((resolve) => {
+      s.tus.beforeFinishAnswer(async (upload) => {
+        const videoId = (await s.tus.metadata(upload))?.video_id;
+        const [row] = await s.db.q(
+          "select a.worker_pid from videos v join upload_attempts a on a.video_id = v.id and a.attempt = v.attempts where v.id = $1",
+          [videoId],
+        );
+        if (worker && row?.worker_pid !== worker.child.pid) return;
+        s.tus.beforeFinishAnswer(null);
+        await cluster.stop();
+        resolve(videoId!);
+      });
+    });
+  }
+
+  t.test("the database stopped for 8 s (nearly three leases) as an upload completes: the known outcome wins, nothing is sent twice", async (t) => {
     const s = await scene(t, cluster, 9);
-    await uploadingWorker(s);
-    await cluster.stop();
+    const stopped = stopDatabaseAtALastByte(t, s);
+    await waitFor("an upload to complete at the server", async () => {
+      await s.tick();
+      await sleep(200);
+      return s.tus.completedByVideo().then((m) => m.size > 0);
+    });
+    const videoId = await stopped;
     await sleep(8000);
     await cluster.start();
     await everyVideoOnceAtTheDestination(t, s);
+    const [{ attempts }] = await s.db.q("select attempts from videos where id = $1", [videoId]);
+    t.ok(attempts >= 1, `the video whose success was learnt during the outage: ${attempts} attempt(s), and complete once at the server`);
   });
 
   t.test("DATA_DIR full and the database stopped: the worker takes no job while it can keep no outcome, then goes on", { skip: process.getuid?.() !== 0 && "mounting a full file system needs root" }, async (t) => {
@@ -222,16 +268,28 @@ t.test("exactly once at the destination, with three workers and the tus destinat
       execFileSync("umount", ["-l", mount]);
       rmSync(mount, { recursive: true, force: true });
     });
-    const s = await scene(t, cluster, 9, [{ DATA_DIR: mount }, {}, {}]);
+    const s = await scene(t, cluster, 9, [{ DATA_DIR: mount, HTTP_PORT: String(await freePort()) }, {}, {}]);
     try {
       writeFileSync(path.join(mount, "filler"), Buffer.alloc(1024 * 1024));
     } catch (error) {
       t.equal((error as NodeJS.ErrnoException).code, "ENOSPC", "DATA_DIR is full");
     }
-    await uploadingWorker(s);
-    await cluster.stop();
-    await sleep(8000);
+    const full = s.workers[0]!;
+    const stopped = stopDatabaseAtALastByte(t, s, full);
+    await waitFor("that worker to complete an upload", async () => {
+      await s.tick();
+      await sleep(200);
+      return full.lines().some((l) => l.event === "database_connection_lost") || (await Promise.race([stopped.then(() => true), sleep(10).then(() => false)]));
+    });
+    await stopped;
+    await waitFor("the worker with the full DATA_DIR to block", async () => full.events("worker_blocked").length > 0);
+    t.match(full.events("worker_blocked")[0].msg, /taking no jobs: .*\(ENOSPC\)/, "it says why, in one line");
+    const readyz = await fetch(`http://127.0.0.1:${full.lines().find((l) => l.event === "worker_started").dashboard.match(/:(\d+)/)[1]}/readyz`);
+    t.equal(readyz.status, 503, "/readyz says it is not ready");
+    t.match(await readyz.text(), /taking no jobs/);
+    await sleep(3000);
     await cluster.start();
+    await waitFor("it to take jobs again", async () => full.events("worker_unblocked").length > 0);
     await everyVideoOnceAtTheDestination(t, s);
   });
 

@@ -60,6 +60,8 @@ export async function startHttpEndpoint(options: {
   policy: { interruptedAfter: string; maxAttempts: number };
   logger: Logger;
   timeoutMs?: number;
+  /** Why this worker is not ready whatever the database says (it takes no job now); null when it is. */
+  notReady?: () => string | null;
 }): Promise<HttpEndpoint> {
   const { pool, service, metrics, policy, logger } = options;
   const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;
@@ -82,6 +84,11 @@ export async function startHttpEndpoint(options: {
           json(res, 503, { status: "unavailable", database: errorText(error) });
         }
       } else if (url.pathname === "/readyz") {
+        const notReady = options.notReady?.() ?? null;
+        if (notReady !== null) {
+          json(res, 503, { ready: false, reason: notReady });
+          return;
+        }
         try {
           const health = await inTime(service.health(policy));
           const age = health.lastTickAgeMs;
