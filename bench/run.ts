@@ -23,6 +23,7 @@ import { run, runMigrations, Logger } from "graphile-worker";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { BARE_VIDEOS, createBareVideos, generate, generatePopulation, resets, type Resets } from "./data.js";
 import { median, percentile, round, timed } from "./stats.js";
+import { uploadBench } from "./upload.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -374,6 +375,17 @@ async function main() {
     [`population: idle tick, U=${U_POP}`, `${pop.pop_tick_idle_ms} ms`, `idle/idle at U/10 = ${results.pop_idle_over_idle_tenth}`],
     [`population: idle tick, U=${U_POP / 10}`, `${tenth.pop_tick_idle_ms_tenth} ms`, ""],
   );
+
+  // The upload path: tus against a plain PUT of the same file, and the worker's memory as the file grows.
+  if (!ONLY_POPULATION) {
+    const upload = await uploadBench({ quick: QUICK, log });
+    Object.assign(results, upload);
+    const [small, large] = QUICK ? ["20 MB", "100 MB"] : ["100 MB", "1 GB"];
+    rows.push(
+      [`upload: ${large} through builtin:tus over a plain HTTP PUT`, `${upload.upload_tus_over_put}× the PUT's throughput`, "target ≥ 0.8"],
+      [`upload: peak RSS uploading ${small} / ${large}`, `${upload.upload_rss_mb_small} MB / ${upload.upload_rss_mb_large} MB`, "flat as the file grows"],
+    );
+  }
 
   const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), postgres: version, node: process.version };
   print(rows, machine);

@@ -34,6 +34,8 @@ export const LOG_EVENTS = {
   upload_start_lost: "the answer to an upload's start was lost with its connection: if it started, its lease lapses and the sweep retries it",
   lease_not_renewed: "a heartbeat could not renew an upload's lease (the database did not answer); the next one tries again",
   lease_lost: "an upload's lease ran out or was refused: its upload is aborted through context.signal",
+  clock_skewed: "this worker's clock is more than MAX_CLOCK_SKEW off the database's: it does not run the crontab (it keeps uploading), and says so in health() and /readyz",
+  clock_ok: "this worker's clock agrees with the database's again: it runs the crontab",
   dead_workers_interrupted: "at start, the attempts of this host's processes that no longer run were ended as interrupted",
   media_process: "a line the plug-in (mediaProccess) logged through context.logger; `msg` is the plug-in's",
   media_process_log_dropped: "a plug-in logged faster than 200 lines a second: the lines over that were dropped, and counted",

@@ -16,6 +16,9 @@ export type Recorded = "written" | "superseded" | "refused" | "kept";
 export interface Begun {
   video: Video;
   ref: AttemptRef;
+  /** Where it goes (the video's, else its user's destination; null: MEDIA_PROCESS_MODULE), and its user's credentials name. */
+  destination: string | null;
+  credentials: string | null;
   /** performance.now() when begin_attempt was sent: the lease runs from later than that. */
   begunAt: number;
 }
@@ -86,7 +89,10 @@ export class UploadOutcomes {
         const begun = await this.service.beginAttempt(videoId, { worker: this.worker, lease: this.options.lease, startGrace: this.options.startGrace, token });
         if (begun) {
           if (answerLost) this.logger.info("upload_start_lost", "upload started (its start's answer was lost with the connection, and asked again)", { video_id: videoId, attempt: begun.attempt });
-          return { video: begun.video, ref: { videoId, attempt: begun.attempt, token: begun.token }, begunAt };
+          return {
+            video: begun.video, ref: { videoId, attempt: begun.attempt, token: begun.token }, begunAt,
+            destination: begun.destination, credentials: begun.credentials,
+          };
         }
         this.logger.info("upload_late", "upload given back to the queue: its slot closed longer than START_GRACE ago", {
           video_id: videoId,

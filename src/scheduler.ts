@@ -8,7 +8,7 @@ import { ConfigError, writableFolderProblem, type Config, type Durations } from 
 import { PROJECT_ROOT } from "./db/migrate.js";
 import { OutcomeJournal, type OutcomeRecord } from "./journal.js";
 import type { Logger } from "./log.js";
-import { isolatedUploads, outcomeOf, type PluginSpec, type RunUpload } from "./media/isolation.js";
+import { destinationUploads, outcomeOf, type PluginSpec, type RunUpload } from "./media/isolation.js";
 import { removeStalePartials } from "./media/local-destination.js";
 import { loadMediaProcess } from "./media/plugin.js";
 import { createMetrics, type SchedulerMetrics } from "./metrics.js";
@@ -75,7 +75,10 @@ export async function openUploadRunning(config: Config, logger: Logger, earlier:
     const stale = await removeStalePartials(config.uploadDir);
     if (stale.length) logger.info("partial_copies_removed", "removed the partial copies of uploads whose process died", { files: stale });
   }
-  return { journal, adopted, runUpload: isolatedUploads(spec, { spares: Math.min(config.uploadConcurrency, 4) }) };
+  return {
+    journal, adopted,
+    runUpload: destinationUploads(spec, { spares: Math.min(config.uploadConcurrency, 4), uploadDir: config.uploadDir, sourceRoots: config.sourceRoots }),
+  };
 }
 
 /** The scheduler's two tasks, its crontab item, and what they share. */

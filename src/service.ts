@@ -99,6 +99,10 @@ function toUser(row: any): User {
     createdAt: inZone(row.created_at, row.time_zone)!,
     uploadsPausedUntil: row.uploads_paused_until === null ? null : pausedUntil(row.uploads_paused_until, row.time_zone),
     pauseReason: row.pause_reason,
+    heldUntil: inZone(row.held_until ?? null, row.time_zone),
+    holdReason: row.hold_reason ?? null,
+    destination: row.destination ?? null,
+    credentials: row.credentials ?? null,
   };
 }
 
@@ -305,12 +309,16 @@ export class UploadSchedulerService {
   async beginAttempt(videoId: string, options: { worker: string; lease: string; startGrace?: string; token?: string; now?: Instant }): Promise<LeasedAttempt | null> {
     const [row] = await this.rows(
       `with b as (select * from upload_scheduler.begin_attempt($1, $2, $3::interval, $4::interval, coalesce($5::timestamptz, now()), $6::uuid))
-       select (b.video).*, b.attempt as begun_attempt, b.token, b.lease_until, u.time_zone
+       select (b.video).*, b.attempt as begun_attempt, b.token, b.lease_until, u.time_zone,
+              coalesce((b.video).destination, u.destination) as effective_destination, u.credentials
        from b join public.users u on u.id = (b.video).user_id`,
       [videoId, options.worker, options.lease, options.startGrace ?? "5 minutes", instant(options.now), options.token ?? null],
     );
     if (!row.token) return null;
-    return { video: toVideo(row), attempt: row.begun_attempt, token: row.token, leaseUntil: row.lease_until };
+    return {
+      video: toVideo(row), attempt: row.begun_attempt, token: row.token, leaseUntil: row.lease_until,
+      destination: row.effective_destination ?? null, credentials: row.credentials ?? null,
+    };
   }
 
   /** The process ids of this host that have an attempt running (to find those that are gone). */
@@ -532,9 +540,12 @@ export class UploadSchedulerService {
   }
 
   /** The user's claimed videos (pending or uploading), oldest claim first, with their slot's name. */
-  async claimedVideos(userId: string): Promise<Array<{ id: string; title: string | null; status: "pending" | "uploading"; slotName: string | null; claimedAt: DateTime | null; startedAt: DateTime | null }>> {
+  async claimedVideos(userId: string): Promise<Array<{
+    id: string; title: string | null; status: "pending" | "uploading"; slotName: string | null; claimedAt: DateTime | null; startedAt: DateTime | null;
+    bytesSent: number | null; bytesTotal: number | null;
+  }>> {
     const rows = await this.rows(
-      `select v.id, v.title, v.status, v.claimed_at, v.started_at, s.slot_name, u.time_zone
+      `select v.id, v.title, v.status, v.claimed_at, v.started_at, v.bytes_sent, v.bytes_total, s.slot_name, u.time_zone
        from public.videos v
        join public.users u on u.id = v.user_id
        left join public.upload_schedules s on s.id = v.slot_id
@@ -545,6 +556,7 @@ export class UploadSchedulerService {
     return rows.map((row) => ({
       id: row.id, title: row.title, status: row.status, slotName: row.slot_name,
       claimedAt: inZone(row.claimed_at, row.time_zone), startedAt: inZone(row.started_at, row.time_zone),
+      bytesSent: row.bytes_sent === null ? null : Number(row.bytes_sent), bytesTotal: row.bytes_total === null ? null : Number(row.bytes_total),
     }));
   }
 
@@ -604,6 +616,7 @@ export class UploadSchedulerService {
       outcome: row.outcome,
       error: row.error,
       worker: row.worker,
+      remoteUrl: typeof row.result?.remoteUrl === "string" ? row.result.remoteUrl : null,
     }));
   }
 
@@ -627,6 +640,13 @@ export class UploadSchedulerService {
       failedForGood: row.failed_for_good,
       oldestWaitingAgeMs: row.oldest_waiting_age_ms === null ? null : Number(row.oldest_waiting_age_ms),
       overdueUploads: row.overdue_uploads,
+      leasesRunOut: row.leases_run_out,
+      unknownOutcomes: row.unknown_outcomes,
+      usersHeld: row.users_held,
+      usersPaused: row.users_paused,
+      workersSeen: row.workers_seen,
+      workersSkewed: row.workers_skewed,
+      maxClockSkewMs: row.max_clock_skew_ms === null ? null : Number(row.max_clock_skew_ms),
     };
   }
 

@@ -25,6 +25,12 @@ export interface User {
   /** Nothing is claimed before it; "infinity" until resumed; null when not paused. */
   uploadsPausedUntil: DateTime | "infinity" | null;
   pauseReason: string | null;
+  /** A destination said to retry later: nothing of this user is claimed before it (null: not held). */
+  heldUntil: DateTime | null;
+  holdReason: string | null;
+  /** Where its videos go (null: MEDIA_PROCESS_MODULE), and the name of its credentials in the environment. */
+  destination: string | null;
+  credentials: string | null;
 }
 
 /** One slot of the week in the design note's JSON format (set_schedule / get_schedule). */
@@ -131,6 +137,10 @@ export interface LeasedAttempt {
   attempt: number;
   token: string;
   leaseUntil: Date;
+  /** Where it goes: the video's destination, else its user's; null for MEDIA_PROCESS_MODULE. */
+  destination: string | null;
+  /** Its user's credentials name (users.credentials): the destination reads VAR__NAME before VAR. */
+  credentials: string | null;
 }
 
 /** upload_scheduler.current_time_info: the clock as the scheduler sees it. */
@@ -219,6 +229,17 @@ export interface Health {
   oldestWaitingAgeMs: number | null;
   /** Uploading for longer than INTERRUPTED_AFTER: their worker may be gone. */
   overdueUploads: number;
+  /** Running attempts whose lease has run out (the next sweep interrupts them). */
+  leasesRunOut: number;
+  /** Videos whose last outcome stayed unknown (reconcile could not tell): retried later. */
+  unknownOutcomes: number;
+  /** Users whose claims are held (a destination said to retry later), and users paused. */
+  usersHeld: number;
+  usersPaused: number;
+  /** Workers seen in the last five minutes, those whose clock is more than 30 s off, and the largest difference. */
+  workersSeen: number;
+  workersSkewed: number;
+  maxClockSkewMs: number | null;
 }
 
 /** A row of public.upload_schedule_exceptions (with its slot's name). */
@@ -249,4 +270,6 @@ export interface AttemptRecord {
   outcome: RecordedOutcome | null;
   error: string | null;
   worker: string | null;
+  /** Where the destination put the upload (upload_attempts.result's remoteUrl), for a success. */
+  remoteUrl: string | null;
 }

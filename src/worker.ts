@@ -5,6 +5,7 @@ import { endpointPool, startHttpEndpoint, type HttpEndpoint } from "./http/serve
 import type { Config, Durations } from "./config.js";
 import type { Logger } from "./log.js";
 import { drainUploads, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
+import { ClockWatch } from "./clock.js";
 import { UploadSchedulerService } from "./service.js";
 
 export { WORKER_ID };
@@ -64,6 +65,7 @@ export async function startScheduler(options: {
   });
   const common = { pgPool: pool, noHandleSignals: true, logger: graphileLogger, pollInterval: 1000 };
 
+  let clockNote = (): string | null => null;
   let http: HttpEndpoint | null = null;
   let httpPool: pg.Pool | null = null;
   if (config.httpPort !== 0) {
@@ -73,6 +75,7 @@ export async function startScheduler(options: {
         host: config.httpHost, port: config.httpPort, pool: httpPool, service: new UploadSchedulerService(httpPool),
         metrics: parts.metrics, policy: parts.policy, logger,
         notReady: () => (parts.outcomes.blocked ? `taking no jobs: ${parts.outcomes.blocked}` : null),
+        notes: () => [clockNote()].filter((n): n is string => n !== null),
       });
     } catch (error) {
       await httpPool.end();
@@ -86,15 +89,34 @@ export async function startScheduler(options: {
       logger.warn("http_unavailable", `no dashboard or metrics from this worker: ${(error as Error).message}`);
     }
   }
+  // The crontab runs here only while this worker's clock agrees with the database's (ClockWatch).
   let ticks: Runner | undefined;
   let uploads: Runner;
-  try {
-    ticks = await run({
+  let switching: Promise<void> = Promise.resolve();
+  const startTicks = (withCrontab: boolean) =>
+    run({
       ...common,
       concurrency: 1,
       taskList: { schedule_uploads: taskList.schedule_uploads! },
-      parsedCronItems: parts.parsedCronItems,
+      parsedCronItems: withCrontab ? parts.parsedCronItems : [],
     });
+  const clock = new ClockWatch(parts.service, logger, {
+    worker: WORKER_ID,
+    maxSkewMs: durations.maxClockSkewMs,
+    maxSkew: config.maxClockSkew,
+    onChange: (mayRunCrontab) => {
+      if (!ticks) return;
+      // Runs the tick task either way; only the crontab's registration follows the clock.
+      switching = switching.then(async () => {
+        await ticks!.stop();
+        ticks = await startTicks(mayRunCrontab);
+      }).catch((error) => logger.error("clock_skewed", "could not switch the crontab", { error: errorText(error) }));
+    },
+  });
+  clockNote = () => clock.note;
+  try {
+    const mayRunCrontab = await clock.start();
+    ticks = await startTicks(mayRunCrontab);
     uploads = await run({
       ...common,
       concurrency: config.uploadConcurrency,
@@ -102,6 +124,7 @@ export async function startScheduler(options: {
       parsedCronItems: [],
     });
   } catch (error) {
+    clock.stop();
     await http?.close();
     await httpPool?.end();
     await ticks?.stop().catch(() => {});
@@ -131,8 +154,10 @@ export async function startScheduler(options: {
             shutdownGrace: config.shutdownGrace,
             shutdownGraceMs: durations.shutdownGraceMs,
             stop: async () => {
+              clock.stop();
               await http?.close();
-              await ticks.stop();
+              await switching;
+              await ticks!.stop();
               await uploads.stop();
             },
             // A database that is away does not hold the shutdown: what is not written stays in the journal.

@@ -1,6 +1,6 @@
 import type { Task } from "graphile-worker";
 import { AttemptLease } from "../src/lease.js";
-import { outcomeOf } from "../src/media/isolation.js";
+import { credentialsEnv, outcomeOf } from "../src/media/isolation.js";
 import type { RecordedOutcome } from "../src/types.js";
 import type { TaskContext } from "./context.js";
 
@@ -46,6 +46,8 @@ export function uploadVideo(ctx: TaskContext): Task {
         idempotencyKey: `upload-scheduler:${video.id}`,
         logger: ctx.logger.child({ video_id: video.id }),
         resume: video.resumeState ?? null,
+        destination: begun.destination,
+        env: credentialsEnv(process.env, begun.credentials),
         reconcileFirst: video.lastOutcome !== null && UNKNOWN_OUTCOMES.has(video.lastOutcome),
         lease: {
           fence: () => lease.fence(),

@@ -22,6 +22,9 @@ import { PROJECT_ROOT } from "../src/db/migrate.js";
 import { startWorker, waitFor, type WorkerProcess } from "./fixtures/worker.js";
 import type { TestDatabase } from "./fixtures/db.js";
 
+// Eight scenarios of three workers each: more than the default two minutes a test file gets.
+t.setTimeout(360_000);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The two destinations the pause and the black hole are tried with: the built-in tus destination,

@@ -27,9 +27,11 @@ t.test("an application session cannot widen its scope with a temp view named lik
   const b = await addUser(db);
   await addSlot(db, b, { day: "monday", start: "09:00", end: "09:59:59", name: "b's secret" });
   const name = `upsched_app_${randomBytes(4).toString("hex")}`;
-  await withAdmin((admin) => admin.query(`create role ${name} login in role upload_scheduler_app`));
+  await withAdmin((admin) => admin.query(`create role ${name} login password '${name}' in role upload_scheduler_app`));
   const url = new URL(db.url);
   url.username = name;
+  // A password too: the embedded PostgreSQL (npm test without DATABASE_URL) asks for one.
+  url.password = name;
   const app = new pg.Client({ connectionString: url.toString() });
   await app.connect();
   t.teardown(async () => {

@@ -23,9 +23,11 @@ const FIFTY_MB = "repeat('x', 50 * 1024 * 1024)";
  */
 async function loginAs(t: Test, db: TestDatabase, group: "upload_scheduler_app" | "upload_scheduler_worker" | null) {
   const name = `upsched_${group === null ? "bare" : group === "upload_scheduler_app" ? "app" : "worker"}_${randomBytes(4).toString("hex")}`;
-  await withAdmin((admin) => admin.query(`create role ${name} login${group ? ` in role ${group}` : ""}`));
+  await withAdmin((admin) => admin.query(`create role ${name} login password '${name}'${group ? ` in role ${group}` : ""}`));
   const url = new URL(db.url);
   url.username = name;
+  // A password too: the embedded PostgreSQL (npm test without DATABASE_URL) asks for one.
+  url.password = name;
   const client = new pg.Client({ connectionString: url.toString() });
   client.on("error", () => {});
   await client.connect();

@@ -222,3 +222,18 @@ t.test("a plug-in that logs without pause cannot flood its worker: lines over 20
   t.ok(kept < 50000 && kept >= 200, `${kept} lines kept`);
   t.equal(kept + dropped, 50000, "every line is kept or counted as dropped");
 });
+
+t.test("what a plug-in prints (console.log, console.error) reaches the log as capped lines, not the process's stdout", async (t) => {
+  const dir = t.testdir({
+    "prints.mjs": "export async function mediaProccess() { console.error('warming up'); for (let i = 0; i < 50000; i++) console.log('frame ' + i); return 'printed' }",
+  });
+  const lines: any[] = [];
+  const run = isolatedUploads({ module: path.join(dir, "prints.mjs") });
+  const result = await run(video("ok"), { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, (l) => lines.push(JSON.parse(l))) });
+  t.same(result, { settled: "resolved", value: "printed" });
+  t.match(lines.find((l) => l.stream === "stderr"), { level: "warn", event: "media_process", msg: "warming up" }, "stderr: warn lines");
+  const printed = lines.filter((l) => l.event === "media_process" && l.stream === "stdout");
+  t.ok(printed.length >= 1 && printed.length < 50000, `${printed.length} stdout lines kept, the rest dropped and counted`);
+  t.match(printed[0], { level: "info", msg: "frame 0" });
+  t.ok(lines.some((l) => l.event === "media_process_log_dropped"), "the drop is said");
+});

@@ -21,9 +21,11 @@ const AT = (local: string) => kolkata(`2026-11-30 ${local}`);
 /** A login role (dropped afterwards) granted `group`, and a connection of it to the test database. */
 async function loginAs(t: Test, db: TestDatabase, group: "upload_scheduler_worker" | "upload_scheduler_app") {
   const name = `upsched_${group === "upload_scheduler_app" ? "app" : "worker"}_${randomBytes(4).toString("hex")}`;
-  await withAdmin((admin) => admin.query(`create role ${name} login in role ${group}`));
+  await withAdmin((admin) => admin.query(`create role ${name} login password '${name}' in role ${group}`));
   const url = new URL(db.url);
   url.username = name;
+  // A password too: the embedded PostgreSQL (npm test without DATABASE_URL) asks for one.
+  url.password = name;
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   t.teardown(async () => {

@@ -144,12 +144,12 @@ t.test("only the schema's owner can take the start-up lock; the old advisory key
   const db = await testDatabase(t);
   // The most a role other than the owner can be given: both of the scheduler's roles.
   const name = `upsched_intruder_${randomBytes(4).toString("hex")}`;
-  await withAdmin((admin) => admin.query(`create role ${name} login in role upload_scheduler_worker, upload_scheduler_app`));
+  await withAdmin((admin) => admin.query(`create role ${name} login password '${name}' in role upload_scheduler_worker, upload_scheduler_app`));
   t.teardown(() => withAdmin(async (admin) => {
     await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where usename = $1", [name]);
     await admin.query(`drop role if exists ${name}`);
   }));
-  const url = Object.assign(new URL(db.url), { username: name }).toString();
+  const url = Object.assign(new URL(db.url), { username: name, password: name }).toString();
   const session = async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();

@@ -101,6 +101,10 @@ function healthRow(h: Health): string {
   ${cell("failed for good", String(h.failedForGood), h.failedForGood > 0)}
   ${cell("oldest wait", h.oldestWaitingAgeMs === null ? "–" : ago(h.oldestWaitingAgeMs).replace(" ago", ""))}
   ${cell("overdue uploads", String(h.overdueUploads), h.overdueUploads > 0)}
+  ${cell("leases run out", String(h.leasesRunOut), h.leasesRunOut > 0)}
+  ${cell("outcomes unknown", String(h.unknownOutcomes), h.unknownOutcomes > 0)}
+  ${cell("users held", String(h.usersHeld), h.usersHeld > 0)}
+  ${cell("workers", h.workersSkewed ? `${h.workersSeen} (${h.workersSkewed} clock off)` : String(h.workersSeen), h.workersSkewed > 0)}
 </section>`;
 }
 
@@ -122,7 +126,10 @@ async function userSections(service: UploadSchedulerService, user: User, now: Da
   const pause = paused === null || (paused !== "infinity" && paused <= now)
     ? ""
     : `<p class="paused" id="pause">Paused ${paused === "infinity" ? "until resumed" : `until ${escapeHtml(paused.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}`}${user.pauseReason ? `: ${escapeHtml(user.pauseReason)}` : ""}. Nothing of this user is claimed meanwhile.</p>`;
-  return `${pause}
+  const held = user.heldUntil && user.heldUntil > now
+    ? `<p class="paused" id="hold">Held until ${escapeHtml(user.heldUntil.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}${user.holdReason ? `: ${escapeHtml(user.holdReason)}` : ""} (the destination said to retry later). Nothing of this user is claimed meanwhile.</p>`
+    : "";
+  return `${pause}${held}
 <section id="week" aria-label="week">
   <h2>The week <small>in ${escapeHtml(user.timeZone)}, now ${escapeHtml(local.toFormat("cccc d LLLL, HH:mm"))}</small></h2>
   <div class="grid">
@@ -134,16 +141,24 @@ async function userSections(service: UploadSchedulerService, user: User, now: Da
   <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
   ${queue.length + claimed.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
     <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th></tr></thead>
-    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td></tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
+    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}${progress(c.bytesSent, c.bytesTotal)}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td></tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
   </table>`}
 </section>
 <section id="attempts" aria-label="attempts">
   <h2>Recent attempts</h2>
   ${attempts.length === 0 ? `<p class="empty">No attempt yet.</p>` : `<table>
-    <thead><tr><th>video</th><th>attempt</th><th>outcome</th><th>started</th><th>took</th><th>error</th><th>worker</th></tr></thead>
-    <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${escapeHtml(a.title ?? a.videoId)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td></tr>`).join("")}</tbody>
+    <thead><tr><th>video</th><th>attempt</th><th>outcome</th><th>started</th><th>took</th><th>error</th><th>worker</th><th>at the destination</th></tr></thead>
+    <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${escapeHtml(a.title ?? a.videoId)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td><td>${a.remoteUrl ? (/^https?:\/\//i.test(a.remoteUrl) ? `<a class="remote" href="${escapeHtml(a.remoteUrl)}">${escapeHtml(a.remoteUrl)}</a>` : escapeHtml(a.remoteUrl)) : ""}</td></tr>`).join("")}</tbody>
   </table>`}
 </section>`;
+}
+
+/** ", 45 % (12.3 of 27.0 MB)" for a running upload that reported its bytes; "" otherwise. */
+function progress(sent: number | null, total: number | null): string {
+  if (sent === null) return "";
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  if (!total) return `, ${escapeHtml(mb(sent))} MB sent`;
+  return `, <span class="progress">${Math.floor((100 * sent) / total)} % (${escapeHtml(mb(sent))} of ${escapeHtml(mb(total))} MB)</span>`;
 }
 
 function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<ReturnType<UploadSchedulerService["getExceptions"]>>, local: DateTime): string {

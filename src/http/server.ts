@@ -62,6 +62,8 @@ export async function startHttpEndpoint(options: {
   timeoutMs?: number;
   /** Why this worker is not ready whatever the database says (it takes no job now); null when it is. */
   notReady?: () => string | null;
+  /** What /readyz adds while ready (a clock off, so this worker does not run the crontab). */
+  notes?: () => string[];
 }): Promise<HttpEndpoint> {
   const { pool, service, metrics, policy, logger } = options;
   const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;
@@ -93,7 +95,8 @@ export async function startHttpEndpoint(options: {
           const health = await inTime(service.health(policy));
           const age = health.lastTickAgeMs;
           if (age !== null && age < READY_WITHIN_MS) {
-            json(res, 200, { ready: true, last_tick_age_seconds: Math.round(age / 1000) });
+            const notes = options.notes?.() ?? [];
+            json(res, 200, { ready: true, last_tick_age_seconds: Math.round(age / 1000), ...(notes.length ? { notes } : {}) });
           } else {
             json(res, 503, { ready: false, reason: age === null ? "no tick has run yet" : `the last tick ran ${Math.round(age / 1000)} seconds ago` });
           }

@@ -42,6 +42,8 @@ export interface RunContext {
   reconcileFirst?: boolean;
   /** The settings the destination reads (context.env); this process's environment when left out. */
   env?: Record<string, string | undefined>;
+  /** Where the upload goes: builtin:tus, builtin:youtube, builtin:local or a module path; null or left out: the default. */
+  destination?: string | null;
 }
 
 export type RunUpload = (video: Video, context: RunContext) => Promise<UploadRun>;
@@ -107,13 +109,17 @@ let bundled: Promise<string> | undefined;
  */
 async function newThread(workerData: ThreadData): Promise<Worker> {
   if (EXTENSION !== ".ts") return new Worker(THREAD, { workerData, execArgv: [] });
+  return new Worker(await bundledThread(), { eval: true, workerData, execArgv: [] });
+}
+
+function bundledThread(): Promise<string> {
   bundled ??= import("esbuild").then(async ({ build }) => {
     const result = await build({
       entryPoints: [fileURLToPath(THREAD)], bundle: true, platform: "node", format: "cjs", target: "node20", write: false, logLevel: "silent",
     });
     return result.outputFiles[0]!.text;
   });
-  return new Worker(await bundled, { eval: true, workerData, execArgv: [] });
+  return bundled;
 }
 
 /**
@@ -201,20 +207,22 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
               type: "reply", id, ok: false, error: describeRejection(error), name: (error as Error)?.name ?? "Error",
             } satisfies ParentMessage),
         );
+      const logLine = (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => {
+        const now = Math.floor(performance.now() / 1000);
+        if (now !== second) {
+          if (dropped) logger.warn("media_process_log_dropped", "log lines of the plug-in dropped: it logged faster than allowed", { dropped, per_second: LOG_LINES_PER_SECOND });
+          second = now;
+          lines = 0;
+          dropped = 0;
+        }
+        if (++lines > LOG_LINES_PER_SECOND) dropped++;
+        else logger[level]("media_process", msg, fields);
+      };
       thread.on("message", (message: ThreadMessage) => {
         switch (message.type) {
-          case "log": {
-            const now = Math.floor(performance.now() / 1000);
-            if (now !== second) {
-              if (dropped) logger.warn("media_process_log_dropped", "log lines of the plug-in dropped: it logged faster than allowed", { dropped, per_second: LOG_LINES_PER_SECOND });
-              second = now;
-              lines = 0;
-              dropped = 0;
-            }
-            if (++lines > LOG_LINES_PER_SECOND) dropped++;
-            else logger[message.level]("media_process", message.msg, message.fields);
+          case "log":
+            logLine(message.level, message.msg, message.fields);
             return;
-          }
           case "progress":
             lease?.progress(message.sent, message.total);
             return;
@@ -252,6 +260,48 @@ export function isolatedUploads(spec: PluginSpec, options: { settleMs?: number; 
     });
   };
   return Object.assign(runUpload, { threadsStarted: () => threadsStarted, spareTaken: () => spareTaken, sparesReady: () => spares.size, sparesLost: () => sparesLost });
+}
+
+/**
+ * The environment a destination sees for a user's credentials name: VAR__NAME, where set, in
+ * place of VAR (TUS_HEADERS__ACME for TUS_HEADERS). The secrets stay in the environment; the
+ * database holds only the name.
+ */
+export function credentialsEnv(env: Record<string, string | undefined>, name: string | null): Record<string, string | undefined> {
+  if (!name) return env;
+  const suffix = `__${name}`;
+  const view = { ...env };
+  for (const [key, value] of Object.entries(env)) {
+    if (key.endsWith(suffix) && key.length > suffix.length) view[key.slice(0, -suffix.length)] = value;
+  }
+  return view;
+}
+
+/**
+ * One runner serving every destination: the default spec's threads (with their spares), and, for
+ * a video or user that names another destination, threads of that one, made when first needed.
+ */
+export function destinationUploads(defaultSpec: PluginSpec, options: { settleMs?: number; spares?: number; uploadDir: string; sourceRoots?: string[] }): IsolatedUploads {
+  const byDestination = new Map<string, IsolatedUploads>();
+  const fallback = isolatedUploads(defaultSpec, options);
+  const runUpload: RunUpload = (video, context) => {
+    const destination = context.destination ?? null;
+    if (!destination) return fallback(video, context);
+    let run = byDestination.get(destination);
+    if (!run) {
+      const spec: PluginSpec = destination === "builtin:local" ? { uploadDir: options.uploadDir, sourceRoots: options.sourceRoots } : { module: destination };
+      run = isolatedUploads(spec, { settleMs: options.settleMs });
+      byDestination.set(destination, run);
+    }
+    return run(video, context);
+  };
+  const all = () => [fallback, ...byDestination.values()];
+  return Object.assign(runUpload, {
+    threadsStarted: () => all().reduce((n, r) => n + r.threadsStarted(), 0),
+    spareTaken: () => fallback.spareTaken(),
+    sparesReady: () => fallback.sparesReady(),
+    sparesLost: () => fallback.sparesLost(),
+  });
 }
 
 /** The outcome to record for a run, its error text, and for a retry-later when to try again (null: the runner's cool-down). */

@@ -27,6 +27,22 @@ function cloneable(value: unknown): unknown {
 
 const post = (message: ThreadMessage) => port.postMessage(cloneable(message));
 
+// What the plug-in prints (console.log, process.stdout.write) goes to the runner as log lines, on
+// the same channel as its logger's and under the same cap, rather than to the process's stdout,
+// where a plug-in printing without pause would pile up in the worker's memory.
+for (const [stream, level, name] of [[process.stdout, "info", "stdout"], [process.stderr, "warn", "stderr"]] as const) {
+  let partial = "";
+  stream.write = ((chunk: unknown, encoding?: unknown, callback?: unknown) => {
+    const text = partial + (typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
+    const parts = text.split("\n");
+    partial = parts.pop()!.slice(0, 2000);
+    for (const line of parts) if (line) post({ type: "log", level, msg: line.slice(0, 2000), fields: { stream: name } });
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (typeof done === "function") queueMicrotask(() => (done as () => void)());
+    return true;
+  }) as typeof stream.write;
+}
+
 process.on("uncaughtException", (error) => post({ type: "crash", error: `uncaught exception: ${describeRejection(error)}` }));
 process.on("unhandledRejection", (reason) => post({ type: "crash", error: `unhandled rejection: ${describeRejection(reason)}` }));
 
