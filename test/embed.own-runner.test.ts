@@ -14,6 +14,7 @@ t.test("one runner runs the app's own task, the scheduler's tick from its cronta
   const db = await testDatabase(t);
   const { videos } = await openSlotWithVideos(db, ["ok", "slow:200", "reject:rejected by the platform"]);
   const pgPool = new pg.Pool({ connectionString: db.url });
+  // As an application would: the test database is dropped (its sessions ended) at teardown.
   pgPool.on("error", () => {});
   pgPool.on("connect", (client) => void client.on("error", () => {}));
   t.teardown(() => pgPool.end());
@@ -84,6 +85,9 @@ t.test("an upload whose job runs long after its slot closed is given back, and c
   // Claimed in last Monday's slot; its job only runs now.
   const [video] = await db.q("select id from upload_scheduler.claim_due_videos('2026-11-23 10:00Z')");
   const pgPool = new pg.Pool({ connectionString: db.url });
+  // As an application would: the test database is dropped (its sessions ended) at teardown.
+  pgPool.on("error", () => {});
+  pgPool.on("connect", (client) => void client.on("error", () => {}));
   t.teardown(() => pgPool.end());
   const scheduler = await uploadSchedulerTasks({ pgPool, env: { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, DATA_DIR: t.testdir({}) }, logger: jsonLogger({}, () => {}) });
   const runner = await run({ pgPool, concurrency: 1, noHandleSignals: true, pollInterval: 200, logger: quiet, taskList: scheduler.taskList });
@@ -96,6 +100,9 @@ t.test("an upload whose job runs long after its slot closed is given back, and c
 t.test("the same configuration checks as npm start", async (t) => {
   const db = await testDatabase(t);
   const pgPool = new pg.Pool({ connectionString: db.url });
+  // As an application would: the test database is dropped (its sessions ended) at teardown.
+  pgPool.on("error", () => {});
+  pgPool.on("connect", (client) => void client.on("error", () => {}));
   t.teardown(() => pgPool.end());
   const error = await uploadSchedulerTasks({
     pgPool,

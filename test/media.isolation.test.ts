@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { isolatedUploads, outcomeOf, type UploadRun } from "../src/media/isolation.js";
+import { credentialsEnv, destinationUploads, isolatedUploads, outcomeOf, type UploadRun } from "../src/media/isolation.js";
 import { describeRejection, fromWire, toWire } from "../src/media/plugin.js";
 import { jsonLogger } from "../src/log.js";
 import type { Video } from "../src/types.js";
@@ -236,4 +236,31 @@ t.test("what a plug-in prints (console.log, console.error) reaches the log as ca
   t.ok(printed.length >= 1 && printed.length < 50000, `${printed.length} stdout lines kept, the rest dropped and counted`);
   t.match(printed[0], { level: "info", msg: "frame 0" });
   t.ok(lines.some((l) => l.event === "media_process_log_dropped"), "the drop is said");
+});
+
+t.test("credentials by name: VAR__NAME stands in for VAR; no name, the environment as it is", async (t) => {
+  const env = { TUS_ENDPOINT: "https://default/", TUS_ENDPOINT__ACME: "https://acme/", TUS_HEADERS__ACME: "{}", __ACME: "x", OTHER: "1" };
+  t.same(credentialsEnv(env, "ACME"), { ...env, TUS_ENDPOINT: "https://acme/", TUS_HEADERS: "{}" });
+  t.equal(credentialsEnv(env, null), env);
+  t.same(credentialsEnv(env, "NOBODY"), env, "a name with no variables changes nothing");
+});
+
+t.test("one runner serves every destination: the default's threads, and a destination's own, made when first asked for", async (t) => {
+  const dir = t.testdir({
+    "other.mjs": "export function mediaProccess(video, { env }) { return { from: 'other', endpoint: env.ENDPOINT ?? null } }",
+    "clip.mp4": "0123456789",
+    uploads: {},
+  });
+  setup(t);
+  const run = destinationUploads({ module: SCRIPTED_MEDIA }, { uploadDir: path.join(dir, "uploads") });
+  const base = { signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) };
+  t.same(await run(video("plain"), base), { settled: "resolved", value: { plain: true } }, "no destination: the default");
+  t.same(await run(video("x"), { ...base, destination: path.join(dir, "other.mjs"), env: { ENDPOINT: "https://acme/" } }),
+    { settled: "resolved", value: { from: "other", endpoint: "https://acme/" } }, "a module path, with the environment given");
+  const local = video("x", path.join(dir, "clip.mp4"));
+  t.match(await run(local, { ...base, destination: "builtin:local" }), { settled: "resolved", value: { bytes: 10 } }, "builtin:local copies into UPLOAD_DIR");
+  t.ok(run.threadsStarted() >= 3);
+  t.equal(run.sparesReady(), 0);
+  t.equal(run.spareTaken(), 0);
+  t.equal(run.sparesLost(), 0);
 });

@@ -53,7 +53,15 @@ async function everyVideoUploadedOnce(t: any, db: TestDatabase, w: WorkerProcess
     await db.q("select graphile_worker.add_job('schedule_uploads')").catch(() => {});
     await sleep(500);
     return false;
-  }, 60_000);
+  }, 60_000).catch(async (error) => {
+    // Should it ever time out: what the videos, the jobs and the worker were doing.
+    t.comment(JSON.stringify({
+      videos: await statuses(db).catch((e) => String(e)),
+      jobs: await db.q("select task_identifier, attempts, locked_by, locked_at, run_at, last_error from graphile_worker.jobs order by id").catch((e) => String(e)),
+      worker: w.lines().slice(-40),
+    }, null, 1));
+    throw error;
+  });
   t.equal(w.child.exitCode, null, "the worker is still running");
   const calls = log.entries().filter((e) => e.event === "call");
   const perVideo = new Map<string, number>();
