@@ -335,6 +335,7 @@ t.test("exactly once at the destination, with three workers and the tus destinat
     const { videoId, upload } = victim!;
     t.equal(s.tus.received(upload), s.sizes.get(videoId), "no byte of it was sent again");
     const reconciled = s.workers.flatMap((w) => w.events("upload_reconciled"));
-    t.match(reconciled, [{ video_id: videoId }], "the next attempt asked the server, and recorded the success");
+    // (The killed worker's other uploads may have had their last byte at the server too: reconciled alike.)
+    t.ok(reconciled.some((l) => l.video_id === videoId), "the next attempt asked the server, and recorded the success");
   });
 });

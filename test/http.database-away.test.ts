@@ -56,11 +56,15 @@ t.test("hanging: every route answers at the endpoint's time limit", async (t) =>
 t.test("a fault that is not the database's is a 500, saying what failed", async (t) => {
   const service = {
     health: async () => ({ lastTickAt: null, lastTickAgeMs: null, lastTickClaimed: null, lastTickDurationMs: null, ticksLastHour: 0, waiting: 0, pending: 0, uploading: 0, failedRetryable: 0, failedForGood: 0, oldestWaitingAgeMs: null, overdueUploads: 0 }),
-    listUsers: async () => {
-      throw new Error("a bug in listUsers");
-    },
   } as unknown as UploadSchedulerService;
-  const { get, lines } = await endpoint(t, { query: async () => ({ rows: [] }) } as unknown as pg.Pool, service);
+  // The dashboard's own query of the users fails as a bug would (the database itself answers).
+  const pool = {
+    query: async (q: { text?: string } | string) => {
+      if ((typeof q === "string" ? q : q.text ?? "").includes("from public.users")) throw new Error("a bug in listUsers");
+      return { rows: [] };
+    },
+  } as unknown as pg.Pool;
+  const { get, lines } = await endpoint(t, pool, service);
   t.match(await get("/"), { status: 500, text: /The page could not be built: a bug in listUsers/ });
   t.match(lines, [{ event: "http_request_failed", error: "a bug in listUsers" }]);
   t.match(await get("/metrics"), { status: 200, text: /^upload_scheduler_database_up 1$/m });

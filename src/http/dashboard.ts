@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import type { UploadSchedulerService } from "../service.js";
 import type { Health, SlotStatus, User } from "../types.js";
+import type { DashboardQueries } from "./queries.js";
 
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 
@@ -38,20 +39,21 @@ function duration(ms: number | null): string {
  */
 export async function renderDashboard(
   service: UploadSchedulerService,
+  queries: DashboardQueries,
   options: { userId?: string | null; policy: { interruptedAfter: string; maxAttempts: number }; now?: DateTime },
 ): Promise<{ status: number; html: string }> {
   const now = options.now ?? DateTime.now();
-  const [health, users] = await Promise.all([service.health({ ...options.policy, now }), service.listUsers()]);
+  const [health, users] = await Promise.all([service.health({ ...options.policy, now }), queries.listUsers()]);
   let user: User | null | undefined = users[0];
   let status = 200;
   let body: string;
   if (options.userId) {
     // A user beyond the select box's first thousand is shown too; an unknown one is said so.
-    user = UUID.test(options.userId) ? users.find((u) => u.id === options.userId) ?? (await service.getUser(options.userId)) : null;
+    user = UUID.test(options.userId) ? users.find((u) => u.id === options.userId) ?? (await queries.getUser(options.userId)) : null;
     if (user && !users.some((u) => u.id === user!.id)) users.push(user);
   }
   if (user) {
-    body = await userSections(service, user, now);
+    body = await userSections(service, queries, user, now);
   } else if (options.userId) {
     status = 404;
     body = `<p class="empty" id="no-user">No user with id <code>${escapeHtml(options.userId)}</code>: choose one above.</p>`;
@@ -108,19 +110,19 @@ function healthRow(h: Health): string {
 </section>`;
 }
 
-async function userSections(service: UploadSchedulerService, user: User, now: DateTime): Promise<string> {
+async function userSections(service: UploadSchedulerService, queries: DashboardQueries, user: User, now: DateTime): Promise<string> {
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
   const [slots, queue, attempts, exceptions, claimed] = await Promise.all([
     service.getSlotStatus(user.id, now),
     service.upcomingUploads({ userId: user.id, now }),
-    service.recentAttempts({ userId: user.id, limit: 20 }),
-    service.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
-    service.claimedVideos(user.id),
+    queries.recentAttempts({ userId: user.id, limit: 20 }),
+    queries.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
+    queries.claimedVideos(user.id),
   ]);
   const titles = new Map<string, string | null>();
   if (queue.length > 0) {
-    for (const v of await service.videoTitles(queue.map((q) => q.videoId))) titles.set(v.id, v.title);
+    for (const v of await queries.videoTitles(queue.map((q) => q.videoId))) titles.set(v.id, v.title);
   }
   const paused = user.uploadsPausedUntil;
   const pause = paused === null || (paused !== "infinity" && paused <= now)
@@ -161,7 +163,7 @@ function progress(sent: number | null, total: number | null): string {
   return `, <span class="progress">${Math.floor((100 * sent) / total)} % (${escapeHtml(mb(sent))} of ${escapeHtml(mb(total))} MB)</span>`;
 }
 
-function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<ReturnType<UploadSchedulerService["getExceptions"]>>, local: DateTime): string {
+function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<ReturnType<DashboardQueries["getExceptions"]>>, local: DateTime): string {
   const day = DAYS[date.weekday - 1]!;
   const iso = date.toISODate()!;
   const isToday = iso === local.toISODate();

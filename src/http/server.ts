@@ -7,6 +7,7 @@ import type { Logger } from "../log.js";
 import { DATABASE_TIMEOUT_MS, type SchedulerMetrics } from "../metrics.js";
 import type { UploadSchedulerService } from "../service.js";
 import { escapeHtml, renderDashboard, renderUnavailable } from "./dashboard.js";
+import { DashboardQueries } from "./queries.js";
 
 export interface HttpEndpoint {
   url: string;
@@ -66,6 +67,7 @@ export async function startHttpEndpoint(options: {
   notes?: () => string[];
 }): Promise<HttpEndpoint> {
   const { pool, service, metrics, policy, logger } = options;
+  const queries = new DashboardQueries(pool);
   const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;
   const inTime = <T>(promise: Promise<T>) => withTimeout(promise, timeoutMs, `the database did not answer within ${timeoutMs / 1000} seconds`);
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -109,7 +111,7 @@ export async function startHttpEndpoint(options: {
         res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
         res.end(text);
       } else if (url.pathname === "/") {
-        const { status, html } = await inTime(renderDashboard(service, { userId: url.searchParams.get("user"), policy, now: DateTime.now() }));
+        const { status, html } = await inTime(renderDashboard(service, queries, { userId: url.searchParams.get("user"), policy, now: DateTime.now() }));
         res.writeHead(status, {
           "content-type": "text/html; charset=utf-8",
           "cache-control": "no-store",

@@ -1,0 +1,106 @@
+import type { DateTime } from "luxon";
+import { SchedulerError } from "../errors.js";
+import { inZone, toUser, types, type Queryable } from "../service.js";
+import type { AttemptRecord, ScheduleException, User } from "../types.js";
+
+/**
+ * What the dashboard reads, beside the typed client's functions (health, slot_status,
+ * upcoming_uploads): the users to choose from, a user's claimed videos, titles, date exceptions and
+ * recent attempts. Plain reads of the tables, kept with the page that shows them.
+ */
+export class DashboardQueries {
+  constructor(private readonly db: Queryable) {}
+
+  private async rows(text: string, values: unknown[]): Promise<any[]> {
+    try {
+      return (await this.db.query({ text, values, types })).rows;
+    } catch (error) {
+      throw SchedulerError.from(error);
+    }
+  }
+
+  /** Users, oldest first (what a dashboard offers to choose from). */
+  async listUsers(limit = 1000): Promise<User[]> {
+    const rows = await this.rows("select * from public.users order by created_at, id limit $1", [limit]);
+    return rows.map(toUser);
+  }
+
+  /** One user, or null when there is none with that id. */
+  async getUser(userId: string): Promise<User | null> {
+    const [row] = await this.rows("select * from public.users where id = $1", [userId]);
+    return row ? toUser(row) : null;
+  }
+
+  /** The user's claimed videos (pending or uploading), oldest claim first, with their slot's name. */
+  async claimedVideos(userId: string): Promise<Array<{
+    id: string; title: string | null; status: "pending" | "uploading"; slotName: string | null; claimedAt: DateTime | null; startedAt: DateTime | null;
+    bytesSent: number | null; bytesTotal: number | null;
+  }>> {
+    const rows = await this.rows(
+      `select v.id, v.title, v.status, v.claimed_at, v.started_at, v.bytes_sent, v.bytes_total, s.slot_name, u.time_zone
+       from public.videos v
+       join public.users u on u.id = v.user_id
+       left join public.upload_schedules s on s.id = v.slot_id
+       where v.user_id = $1 and v.status in ('pending', 'uploading')
+       order by v.claimed_at, v.id`,
+      [userId],
+    );
+    return rows.map((row) => ({
+      id: row.id, title: row.title, status: row.status, slotName: row.slot_name,
+      claimedAt: inZone(row.claimed_at, row.time_zone), startedAt: inZone(row.started_at, row.time_zone),
+      bytesSent: row.bytes_sent === null ? null : Number(row.bytes_sent), bytesTotal: row.bytes_total === null ? null : Number(row.bytes_total),
+    }));
+  }
+
+  /** Titles of videos, by id (for showing the forecast). */
+  async videoTitles(videoIds: string[]): Promise<Array<{ id: string; title: string | null }>> {
+    return this.rows("select id, title from public.videos where id = any($1::uuid[])", [videoIds]);
+  }
+
+  /** The user's date exceptions between two local dates (ISO), by date. */
+  async getExceptions(userId: string, fromDate: string, toDate: string): Promise<ScheduleException[]> {
+    const rows = await this.rows(
+      `select e.id, e.user_id, e.local_date, e.slot_id, e.max_uploads, e.note, s.slot_name
+       from public.upload_schedule_exceptions e left join public.upload_schedules s on s.id = e.slot_id
+       where e.user_id = $1 and e.local_date between $2::date and $3::date
+       order by e.local_date, e.slot_id nulls first`,
+      [userId, fromDate, toDate],
+    );
+    return rows.map((row) => ({
+      id: row.id, userId: row.user_id, localDate: row.local_date, slotId: row.slot_id, slotName: row.slot_name,
+      maxUploads: row.max_uploads, note: row.note,
+    }));
+  }
+
+  /** The latest attempts (public.upload_attempts) of one user, or of all, newest first, with the video's title. */
+  async recentAttempts(options: { userId?: string | null; limit?: number } = {}): Promise<AttemptRecord[]> {
+    const rows = await this.rows(
+      `select a.*, v.title, u.time_zone,
+              extract(epoch from a.finished_at - a.started_at) * 1000 as duration_ms
+       from public.upload_attempts a
+       join public.videos v on v.id = a.video_id
+       join public.users u on u.id = a.user_id
+       where $1::uuid is null or a.user_id = $1
+       order by a.id desc
+       limit $2`,
+      [options.userId ?? null, options.limit ?? 20],
+    );
+    return rows.map((row) => ({
+      videoId: row.video_id,
+      userId: row.user_id,
+      title: row.title,
+      attempt: row.attempt,
+      slotId: row.slot_id,
+      localDate: row.local_date,
+      claimedAt: inZone(row.claimed_at, row.time_zone),
+      startedAt: inZone(row.started_at, row.time_zone),
+      finishedAt: inZone(row.finished_at, row.time_zone),
+      durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+      outcome: row.outcome,
+      error: row.error,
+      worker: row.worker,
+      remoteUrl: typeof row.result?.remoteUrl === "string" ? row.result.remoteUrl : null,
+    }));
+  }
+
+}
