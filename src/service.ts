@@ -73,6 +73,7 @@ function toVideo(row: any): Video {
     metadata: row.metadata ?? null,
     destination: row.destination ?? null,
     notBefore: inZone(row.not_before ?? null, zone),
+    queuePriority: row.queue_priority ?? 0,
     timeZone: zone,
   };
 }
@@ -155,6 +156,8 @@ export class UploadSchedulerService {
     retry_failed_videos: "retryFailedVideos",
     fail_interrupted_uploads: "failInterruptedUploads",
     retry_video: "retryVideo",
+    move_to_front: "moveToFront",
+    withdraw_video: "withdrawVideo",
     preview_tick: "previewTick",
     slot_status: "getSlotStatus",
     set_schedule: "setSchedule",
@@ -420,6 +423,18 @@ export class UploadSchedulerService {
   /** failed -> initiate now, whatever its attempts. */
   async retryVideo(videoId: string): Promise<Video> {
     const [row] = await this.rows(videosOf(`upload_scheduler.retry_video($1)`), [videoId]);
+    return toVideo(row);
+  }
+
+  /** Puts a waiting video at the head of its user's queue (move_to_front); its created_at is kept. */
+  async moveToFront(videoId: string): Promise<Video> {
+    const [row] = await this.rows(videosOf(`upload_scheduler.move_to_front($1)`), [videoId]);
+    return toVideo(row);
+  }
+
+  /** Cancels a waiting video, its reason on record (withdraw_video): failed, last_outcome withdrawn, never retried by the sweep. */
+  async withdrawVideo(videoId: string, reason?: string | null): Promise<Video> {
+    const [row] = await this.rows(videosOf(`upload_scheduler.withdraw_video($1, $2)`), [videoId, reason ?? null]);
     return toVideo(row);
   }
 

@@ -11,7 +11,7 @@ export type AttemptOutcome = "success" | "failed" | "timed_out" | "aborted";
 export type LeasedOutcome = AttemptOutcome | "retry_later" | "needs_reconnect" | "permanent" | "unknown";
 
 /** How the last attempt (or a claim never started) ended, as public.upload_attempts records it. */
-export type RecordedOutcome = LeasedOutcome | "interrupted" | "stale" | "late";
+export type RecordedOutcome = LeasedOutcome | "interrupted" | "stale" | "late" | "withdrawn";
 
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 
@@ -127,6 +127,8 @@ export interface Video {
   destination: string | null;
   /** Not claimed before this instant. */
   notBefore: DateTime | null;
+  /** The claim takes a user's waiting videos by it, highest first (move_to_front raises it), then by createdAt. */
+  queuePriority: number;
   /** The owner's time zone, in which the timestamps above are expressed. */
   timeZone: string;
 }

@@ -130,3 +130,18 @@ t.test("deleting videos and slots keeps the counters true", async (t) => {
   t.same(await db.q("select count(*)::int as n from videos where slot_id is not null"), [{ n: 0 }]);
   t.same(await countersDrift(db), []);
 });
+
+t.test("interrupting gives back only the places of the uploads it interrupts: one whose outcome committed meanwhile keeps its place", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 2 });
+  const [a, b] = await queueVideos(db, user, 2);
+  await db.q("select upload_scheduler.claim_due_videos($1)", [kolkata("2026-11-30 09:00")]);
+  for (const id of [a, b]) await db.q("select upload_scheduler.start_upload_attempt($1, '5 minutes', 'h:1', $2)", [id, kolkata("2026-11-30 09:01")]);
+  await db.q("select upload_scheduler.finish_upload_attempt($1, 1, 'success', null, $2)", [a, kolkata("2026-11-30 09:02")]);
+  // As a sweep that read both as uploading before a's outcome committed, and locked them after.
+  const [{ n }] = await db.q("select upload_scheduler_private.interrupt(array[$1, $2]::uuid[], $3, 'test') as n", [a, b, kolkata("2026-11-30 10:00")]);
+  t.equal(n, 1, "one upload interrupted");
+  t.same((await db.q("select status from videos where id = any($1) order by status desc", [[a, b]])).map((r: any) => r.status), ["success", "failed"]);
+  t.same(await countersDrift(db), [], "the uploaded video keeps its place; the interrupted one gave its back");
+});

@@ -14,7 +14,7 @@ const video = (title: string, sourcePath: string | null = null): Video => ({
   id: randomUUID(), userId: randomUUID(), status: "uploading", title, sourcePath, slotId: null, slotDate: "2026-11-30",
   createdAt: DateTime.fromISO("2026-11-30T09:00:00.123", { zone: "Asia/Kolkata" }), claimedAt: null,
   startedAt: DateTime.fromISO("2026-11-30T09:01:00", { zone: "Asia/Kolkata" }), finishedAt: null,
-  attempts: 2, lastError: null, lastOutcome: null, worker: null, remoteId: null, remoteUrl: null, bytesSent: null, bytesTotal: null, resumeState: null, freeAttempts: 0, metadata: null, destination: null, notBefore: null, timeZone: "Asia/Kolkata",
+  attempts: 2, lastError: null, lastOutcome: null, worker: null, remoteId: null, remoteUrl: null, bytesSent: null, bytesTotal: null, resumeState: null, freeAttempts: 0, metadata: null, destination: null, notBefore: null, queuePriority: 0, timeZone: "Asia/Kolkata",
 });
 
 function setup(t: any, settleMs?: number) {

@@ -14,7 +14,7 @@ import type { Video } from "../src/types.js";
 const video = (sourcePath: string | null) => forPlugin({
   id: "6f1c1f0e-0000-4000-8000-000000000001", userId: "u", status: "uploading", title: null, sourcePath,
   slotId: null, slotDate: null, createdAt: DateTime.now(), claimedAt: null, startedAt: null, finishedAt: null,
-  attempts: 1, lastError: null, lastOutcome: null, worker: null, remoteId: null, remoteUrl: null, bytesSent: null, bytesTotal: null, resumeState: null, freeAttempts: 0, metadata: null, destination: null, notBefore: null, timeZone: "UTC",
+  attempts: 1, lastError: null, lastOutcome: null, worker: null, remoteId: null, remoteUrl: null, bytesSent: null, bytesTotal: null, resumeState: null, freeAttempts: 0, metadata: null, destination: null, notBefore: null, queuePriority: 0, timeZone: "UTC",
 } satisfies Video);
 const context = () => ({ signal: new AbortController().signal, attempt: 1, idempotencyKey: "k", logger: jsonLogger({}, () => {}) });
 

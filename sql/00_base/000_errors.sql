@@ -53,7 +53,7 @@ insert into upload_scheduler.rule_messages (name, errcode, message, hint, detail
   ('videos_years_check', 'UPROW', 'Video %s has a time or slot_date outside the years 1900 to 2199.',
    'Leave created_at out for now(), or give an instant within 1900 to 2199.', null),
   ('videos_last_outcome_check', 'UPROW', 'Unknown last_outcome %s.',
-   'last_outcome is one of success, failed, timed_out, aborted, interrupted, stale, late, retry_later, needs_reconnect, permanent, unknown, or NULL.', null),
+   'last_outcome is one of success, failed, timed_out, aborted, interrupted, stale, late, retry_later, needs_reconnect, permanent, unknown, withdrawn, or NULL.', null),
   ('videos_title_length', 'UPLEN', 'The title is %s characters long.',
    'Use at most 500 characters; put longer text in a description elsewhere.', null),
   ('videos_source_path_length', 'UPLEN', 'source_path is %s characters long.',

@@ -69,7 +69,7 @@ begin
       select v.id
       from public.videos v
       where v.user_id = r.user_id and v.status = 'initiate' and (v.not_before is null or v.not_before <= p_now)
-      order by v.created_at, v.id
+      order by v.queue_priority desc, v.created_at, v.id
       limit r.room
       for update skip locked
     ) w
@@ -115,7 +115,7 @@ end;
 $$;
 
 comment on function upload_scheduler.find_next_video_to_upload(uuid, timestamptz) is
-  E'Claims the user''s oldest initiate video (by created_at, then id) into the slot open at p_now, if it has room today: initiate -> pending, atomically, taking a place in the slot. No row when no slot is open, the slot is full, paused or paced, or nothing waits.';
+  E'Claims the user''s first initiate video (by queue_priority, highest first: see move_to_front; then created_at, then id) into the slot open at p_now, if it has room today: initiate -> pending, atomically, taking a place in the slot. No row when no slot is open, the slot is full, paused or paced, or nothing waits.';
 
 -- A tick's claim: the users whose due_at has come, and the marked ones; those whose due row
 -- another session holds are left for the next tick. Then each one's due_at is set again from

@@ -85,6 +85,8 @@ language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_moved uuid[];
 begin
   if cardinality(p_video_ids) = 0 then
     return 0;
@@ -99,18 +101,24 @@ begin
   join public.videos v on v.id = x.id
   where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null and a.outcome is null;
 
-  update public.videos v
-  set status = 'failed',
-      claimed_at = least(v.claimed_at, p_now),
-      started_at = least(v.started_at, p_now),
-      finished_at = p_now,
-      last_outcome = 'interrupted',
-      last_error = (select a.error from public.upload_attempts a
-                    where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null)
-  from unnest(p_video_ids) as x (id)
-  where v.id = x.id and v.status = 'uploading';
-  perform upload_scheduler_private.release_places(p_video_ids, p_now);
-  return cardinality(p_video_ids);
+  -- Only the videos still uploading: one that ended meanwhile (its worker's outcome committed
+  -- between the caller's read and its lock) keeps its place.
+  with moved as (
+    update public.videos v
+    set status = 'failed',
+        claimed_at = least(v.claimed_at, p_now),
+        started_at = least(v.started_at, p_now),
+        finished_at = p_now,
+        last_outcome = 'interrupted',
+        last_error = (select a.error from public.upload_attempts a
+                      where a.video_id = v.id and a.attempt = v.attempts and a.started_at is not null)
+    from unnest(p_video_ids) as x (id)
+    where v.id = x.id and v.status = 'uploading'
+    returning v.id
+  )
+  select array_agg(m.id) into v_moved from moved m;
+  perform upload_scheduler_private.release_places(coalesce(v_moved, '{}'), p_now);
+  return coalesce(cardinality(v_moved), 0);
 end;
 $$;
 
@@ -152,7 +160,8 @@ begin
         and not exists (select 1 from public.upload_attempts a
                         where a.video_id = v.id and a.attempt = v.attempts and a.lease_until is not null)
     ) x
-    join public.videos v on v.id = x.id
+    -- Checked again on the locked row: an upload whose outcome committed meanwhile is not taken.
+    join public.videos v on v.id = x.id and v.status = 'uploading'
     order by v.id
     for update of v skip locked);
   return upload_scheduler_private.interrupt(v_ids, p_now, null);
@@ -184,7 +193,8 @@ begin
   -- stamped later than both clocks by more than the cool-down is retried at once.
   v_ids := array(
     select v.id from public.videos v
-    where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts and v.last_outcome is distinct from 'permanent'
+    where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts
+      and coalesce(v.last_outcome, '') not in ('permanent', 'withdrawn')
       and (v.finished_at <= p_now - p_cool_down or v.finished_at > greatest(p_now, now()) + p_cool_down)
     order by v.id
     for update skip locked);

@@ -37,7 +37,7 @@ begin
 
   select coalesce(jsonb_agg(jsonb_build_object(
            'video_id', c.id, 'user_id', c.user_id, 'slot_id', c.slot_id, 'slot_date', c.slot_date,
-           'attempt', c.attempts + 1) order by c.created_at, c.id), '[]')
+           'attempt', c.attempts + 1) order by c.queue_priority desc, c.created_at, c.id), '[]')
     into v_claimed
   from upload_scheduler.claim_due_videos(p_now, p_limit) c;
 

@@ -26,12 +26,12 @@ begin
          coalesce(w.ids, '{}'), c.note
   from upload_scheduler_private.claimable(upload_scheduler_private.users_in_scope(), p_now) c
   cross join lateral (
-    select array_agg(x.id order by x.created_at, x.id) as ids
+    select array_agg(x.id order by x.n) as ids
     from (
-      select v.id, v.created_at
+      select v.id, row_number() over (order by v.queue_priority desc, v.created_at, v.id) as n
       from public.videos v
-      where v.user_id = c.user_id and v.status = 'initiate'
-      order by v.created_at, v.id
+      where v.user_id = c.user_id and v.status = 'initiate' and (v.not_before is null or v.not_before <= p_now)
+      order by v.queue_priority desc, v.created_at, v.id
       limit c.room
     ) x
   ) w

@@ -44,7 +44,7 @@ begin
     where exists (select 1 from public.videos v where v.user_id = x.id and v.status = 'initiate')
     order by x.id
   loop
-    select array_agg(v.id order by v.created_at, v.id), array_agg(v.not_before order by v.created_at, v.id)
+    select array_agg(v.id order by v.queue_priority desc, v.created_at, v.id), array_agg(v.not_before order by v.queue_priority desc, v.created_at, v.id)
       into v_queue, v_not_before
     from public.videos v where v.user_id = v_user and v.status = 'initiate';
     v_done := array_fill(false, array[cardinality(v_queue)]);

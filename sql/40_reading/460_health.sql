@@ -42,9 +42,11 @@ begin
          (select count(*)::int from public.videos v where v.status = 'pending'),
          (select count(*)::int from public.videos v where v.status = 'uploading'),
          (select count(*)::int from public.videos v
-          where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts and v.last_outcome is distinct from 'permanent'),
+          where v.status = 'failed' and v.attempts - v.free_attempts < p_max_attempts
+            and coalesce(v.last_outcome, '') not in ('permanent', 'withdrawn')),
          (select count(*)::int from public.videos v
-          where v.status = 'failed' and (v.attempts - v.free_attempts >= p_max_attempts or v.last_outcome = 'permanent')),
+          where v.status = 'failed' and coalesce(v.last_outcome, '') <> 'withdrawn'
+            and (v.attempts - v.free_attempts >= p_max_attempts or v.last_outcome = 'permanent')),
          p_now - (select min(v.created_at) from public.videos v where v.status = 'initiate'),
          (select count(*)::int from public.videos v
           where v.status = 'uploading' and (v.started_at < p_now - p_interrupted_after or v.started_at > p_now + p_interrupted_after)),

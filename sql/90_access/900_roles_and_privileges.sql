@@ -296,6 +296,8 @@ begin
     'upload_scheduler.start_upload(uuid, timestamptz)',
     'upload_scheduler.finish_upload(uuid, boolean, text, timestamptz)',
     'upload_scheduler.retry_video(uuid)',
+    'upload_scheduler.move_to_front(uuid)',
+    'upload_scheduler.withdraw_video(uuid, text)',
     'upload_scheduler.set_schedule(uuid, jsonb)',
     'upload_scheduler.pause_uploads(uuid, timestamptz, text, timestamptz)',
     'upload_scheduler.resume_uploads(uuid)'
