@@ -244,3 +244,19 @@ $$;
 
 comment on function upload_scheduler_private.raise_wrong_status(uuid, text, text) is
   E'Internal: raises UPNVD when the video does not exist, or UPSTS naming its status and the status p_function needed.';
+
+insert into upload_scheduler.rule_messages (name, errcode, message, hint, detail) values
+  ('upload_limits_user_id_check', 'UPNUS', 'A limit needs its user%s.', 'Give user_id, the users.id the limit is for.', null),
+  ('upload_limits_max_uploads_check', 'UPQTA', 'Limit max_uploads %s is missing or negative.',
+   'Give how many uploads the window allows: 0 or more (0 stops the user''s uploads while it holds).', null),
+  ('upload_limits_per_check', 'UPARG', 'Limit per %s is not an interval from 1 minute to 366 days.',
+   'Give the window, e.g. ''24 hours'' (rolling) or ''1 day'' with a time_zone (calendar days).', null),
+  ('upload_limits_calendar_check', 'UPARG', 'Limit per %s is not a whole number of days, which a calendar window (time_zone set) needs.',
+   'Use e.g. ''1 day'' or ''7 days'' with a time_zone, or leave time_zone NULL for a rolling window of any length.', null),
+  ('upload_limits_note_length', 'UPLEN', 'The limit''s note is %s characters long.', 'At most 200 characters.', null)
+on conflict (name) do update set errcode = excluded.errcode, message = excluded.message, hint = excluded.hint, detail = excluded.detail;
+
+insert into upload_scheduler.rule_messages (name, errcode, message, hint, detail) values
+  ('upload_limits_immutable', 'UPIMM', 'The %s cannot change.', 'Delete the limit and insert a new one.', null),
+  ('upload_limits_user_exists', 'UPNUS', 'No user with id %s.', 'Give the id of a row of public.users (of the user this session acts for).', null)
+on conflict (name) do update set errcode = excluded.errcode, message = excluded.message, hint = excluded.hint, detail = excluded.detail;

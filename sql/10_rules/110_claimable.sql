@@ -7,7 +7,7 @@
 -- For each user: the slot open at p_now in the user's zone (its weekday is today and
 -- start_time <= local time <= end_time, at whole seconds; active slots of a user never overlap,
 -- so there is at most one), its facts that day (day_facts: quota with date exceptions, use,
--- last claim), the pause and the pacing, and from them:
+-- last claim), the pause, the pacing and the platforms' limits (limits_room), and from them:
 --   room     how many videos a claim at p_now may take (0 when none);
 --   next_at  a lower bound of the next instant room could be more than 0 if nothing else
 --            changes (p_now when it is already); the due bookkeeping and the forecast step by it;
@@ -128,6 +128,8 @@ begin
   cross join lateral (
     select o.f_quota as quota, o.f_exception_note as exception_note, o.f_used as used, o.f_last_claim_at as last_claim_at
   ) f
+  -- The platforms' limits (public.upload_limits), for a user with an open slot: no row, none.
+  left join lateral upload_scheduler_private.limits_room(o.user_id, p_now, p_extra) lim on o.slot_id is not null
   cross join lateral (
     select
       case
@@ -135,13 +137,15 @@ begin
         when o.paused_until > p_now then 0
         when f.used >= f.quota then 0
         when o.min_interval is not null and p_now < f.last_claim_at + o.min_interval then 0
+        when lim.room = 0 then 0
         when o.min_interval is not null then 1
-        else f.quota - f.used
+        else least(f.quota - f.used, coalesce(lim.room, f.quota - f.used))
       end as room,
       case
         when o.slot_id is null then null
         when o.paused_until > p_now
           then format('paused until %s%s', o.paused_until, coalesce(': ' || o.pause_reason, ''))
+        when lim.room = 0 and f.used < f.quota then lim.note
         when o.min_interval is not null and p_now < f.last_claim_at + o.min_interval
           then format('paced: next claim from %s (min_interval %s)', f.last_claim_at + o.min_interval, o.min_interval)
         when o.min_interval is not null and f.used < f.quota
@@ -153,6 +157,9 @@ begin
       case
         when r.room > 0 then p_now
         when o.paused_until > p_now then o.paused_until
+        -- Open, its quota has room, a limit is full: when the limit frees a claim (or later).
+        when lim.room = 0 and f.used < f.quota and (o.min_interval is null or p_now >= f.last_claim_at + o.min_interval)
+          then least(lim.next_at, upload_scheduler_private.earliest_instant(o.time_zone, o.local_date + o.end_time + interval '1 second'))
         -- Open, without room: the pacing's next instant while the quota has room, else the slot's
         -- end (no other slot of the user opens before it).
         when o.slot_id is not null then

@@ -305,13 +305,13 @@ begin
     v_changes := v_changes + upload_scheduler_private.ensure_privileges('routine', v_object, 'upload_scheduler_app', '{EXECUTE}');
   end loop;
 
-  foreach v_object in array array['public.users', 'public.upload_schedules', 'public.upload_schedule_exceptions', 'public.videos', 'public.upload_attempts'] loop
+  foreach v_object in array array['public.users', 'public.upload_schedules', 'public.upload_schedule_exceptions', 'public.upload_limits', 'public.videos', 'public.upload_attempts'] loop
     v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', v_object, 'upload_scheduler_worker', '{SELECT}');
   end loop;
   v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', 'public.users', 'upload_scheduler_app', '{SELECT,INSERT,UPDATE,DELETE}');
   -- Slots and exceptions: an application inserts them without an id (a tenant that could choose
   -- ids would learn from a 23505 which ids another tenant's rows have), and edits and deletes them.
-  foreach v_object in array array['public.upload_schedules', 'public.upload_schedule_exceptions'] loop
+  foreach v_object in array array['public.upload_schedules', 'public.upload_schedule_exceptions', 'public.upload_limits'] loop
     v_changes := v_changes + upload_scheduler_private.ensure_privileges('table', v_object, 'upload_scheduler_app',
       '{SELECT,UPDATE,DELETE}', '{INSERT,TRUNCATE,REFERENCES,TRIGGER,MAINTAIN}');
   end loop;
@@ -319,6 +319,8 @@ begin
     '{user_id,day,start_time,end_time,max_uploads,slot_name,is_active,min_interval,created_at}');
   v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.upload_schedule_exceptions', 'upload_scheduler_app', 'INSERT',
     '{user_id,local_date,slot_id,max_uploads,note}');
+  v_changes := v_changes + upload_scheduler_private.ensure_column_privileges('public.upload_limits', 'upload_scheduler_app', 'INSERT',
+    '{user_id,max_uploads,per,time_zone,note}');
   -- Videos: an application queues them (without an id, likewise) and edits what describes them;
   -- their lifecycle moves only through the functions (find_next_video_to_upload, start_upload,
   -- finish_upload, retry_video), so an attempt's outcome is written by that attempt. On the
@@ -344,7 +346,7 @@ begin
 
   -- Row-level security (enabled by the migrations): the worker reads every row, an
   -- application only its user's. Policies are made again only when they differ (ensure_policy).
-  foreach v_object in array array['users', 'upload_schedules', 'upload_schedule_exceptions', 'videos', 'upload_attempts'] loop
+  foreach v_object in array array['users', 'upload_schedules', 'upload_schedule_exceptions', 'upload_limits', 'videos', 'upload_attempts'] loop
     v_changes := v_changes + upload_scheduler_private.ensure_policy(format('public.%I', v_object)::regclass, 'worker_reads_all', 'select', 'upload_scheduler_worker', 'true', null)::integer;
     v_changes := v_changes + upload_scheduler_private.ensure_policy(format('public.%I', v_object)::regclass, 'app_acts_for_its_user', 'all', 'upload_scheduler_app',
       format('(%1$I = ( SELECT upload_scheduler_private.app_user_id() AS app_user_id))', case v_object when 'users' then 'id' else 'user_id' end),

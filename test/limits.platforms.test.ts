@@ -1,0 +1,107 @@
+// The platforms' limits, beside the slots: "at most N in any rolling window" (Instagram: 50 in 24
+// hours) and "at most N per calendar day in a zone" (YouTube: its quota resets at midnight Pacific).
+// Every claim respects them, with the slot quotas, however many sessions race; pending, uploading
+// and uploaded count, failed and given back do not; the preview and the forecast say so.
+import t from "tap";
+import { UploadSchedulerService } from "../src/service.js";
+import { rejects, testDatabase, type TestDatabase } from "./fixtures/db.js";
+import { addSlot, addUser, countersDrift, queueVideos, snapshot } from "./fixtures/scenario.js";
+
+const claim = async (db: TestDatabase, user: string, at: string) =>
+  (await db.q("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, at])).length;
+
+/** A user open all week in UTC (room 100 a slot), with `videos` waiting. */
+async function openAllWeek(db: TestDatabase, videos: number, zone = "UTC") {
+  const user = await addUser(db, zone);
+  for (const day of ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]) {
+    await addSlot(db, user, { day, start: "00:00", end: "23:59:59", max: 100 });
+  }
+  const ids = await queueVideos(db, user, videos);
+  return { user, ids };
+}
+
+t.test("a rolling limit: at most 3 in any 24 hours; the window moves with each claim", async (t) => {
+  const db = await testDatabase(t);
+  const { user } = await openAllWeek(db, 10);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 3, '24 hours')", [user]);
+  t.equal(await claim(db, user, "2026-11-30T10:00:00Z"), 1);
+  t.equal(await claim(db, user, "2026-11-30T12:00:00Z"), 1);
+  t.equal(await claim(db, user, "2026-11-30T20:00:00Z"), 1);
+  t.equal(await claim(db, user, "2026-11-30T23:00:00Z"), 0, "the fourth in 24 hours is refused");
+  const [status] = await db.q("select room, note from upload_scheduler.preview_tick('2026-12-01T09:00:00Z') where user_id = $1", [user]);
+  t.match(status, { room: 0, note: /^limit: 3 of 3 in any 24:00:00 \(until 2026-12-01 10:00:00\+00\)$/ }, "the preview says which limit holds, and until when");
+  t.equal(await claim(db, user, "2026-12-01T09:59:59Z"), 0, "still within 24 hours of the first");
+  t.equal(await claim(db, user, "2026-12-01T10:00:00Z"), 1, "24 hours after the first claim, one more");
+  t.same(await countersDrift(db), []);
+});
+
+t.test("a calendar limit in a zone: at most 2 per day from midnight in America/Los_Angeles", async (t) => {
+  const db = await testDatabase(t);
+  const { user } = await openAllWeek(db, 10);
+  await db.q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, 2, '1 day', 'America/Los_Angeles')", [user]);
+  // Midnight in Los Angeles is 08:00 UTC (PST).
+  t.equal(await claim(db, user, "2026-11-30T08:00:00Z"), 1);
+  t.equal(await claim(db, user, "2026-11-30T20:00:00Z"), 1);
+  t.equal(await claim(db, user, "2026-12-01T07:59:59Z"), 0, "the same Pacific day: full");
+  t.equal(await claim(db, user, "2026-12-01T08:00:00Z"), 1, "at Pacific midnight the day's count starts again");
+});
+
+t.test("what counts: pending, uploading and uploaded; a failed upload and a claim given back do not", async (t) => {
+  const db = await testDatabase(t);
+  const { user, ids } = await openAllWeek(db, 6);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 2, '1 hour')", [user]);
+  const at = (m: number) => new Date(Date.parse("2026-11-30T10:00:00Z") + m * 60_000).toISOString();
+  t.equal(await claim(db, user, at(0)), 1);
+  t.equal(await claim(db, user, at(1)), 1);
+  t.equal(await claim(db, user, at(2)), 0, "two held (pending)");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [ids[0], at(3)]);
+  await db.q("select upload_scheduler.finish_upload($1, true, null, $2)", [ids[0], at(4)]);
+  t.equal(await claim(db, user, at(5)), 0, "an uploaded one still counts");
+  await db.q("select upload_scheduler.start_upload($1, $2)", [ids[1], at(6)]);
+  await db.q("select upload_scheduler.finish_upload($1, false, 'platform said no', $2)", [ids[1], at(7)]);
+  t.equal(await claim(db, user, at(8)), 1, "a failed one does not");
+  await db.q("select upload_scheduler.reset_stale_pending_videos('1 minute', $1)", [at(20)]);
+  t.equal(await claim(db, user, at(21)), 1, "nor one given back to the queue");
+});
+
+t.test("limits and slot quotas together: the smaller room wins; several limits, the least", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db, "UTC");
+  await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 5 });
+  await queueVideos(db, user, 10);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 4, '2 hours'), ($1, 3, '7 days')", [user]);
+  const claimed = await db.q("select id from upload_scheduler.claim_due_videos('2026-11-30T09:00:00Z')");
+  t.equal(claimed.length, 3, "5 in the slot, 4 in 2 hours, 3 in 7 days: 3");
+  const forecast = await new UploadSchedulerService(db.pool).upcomingUploads({ userId: user, now: "2026-11-30T09:00:00Z", horizon: "14 days" });
+  t.ok(forecast.length > 0 && forecast.every((f) => f.expectedAt === null || f.expectedAt.toMillis() >= Date.parse("2026-12-07T09:00:00Z")),
+    "the forecast puts the next claims after the 7-day window frees one");
+});
+
+t.test("sixteen sessions racing to claim for one user never pass a limit", async (t) => {
+  const db = await testDatabase(t, { poolSize: 16 });
+  const { user } = await openAllWeek(db, 40);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 7, '1 day')", [user]);
+  const results = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+    i % 2 ? claim(db, user, "2026-11-30T10:00:00Z") : db.q("select id from upload_scheduler.claim_due_videos('2026-11-30T10:00:00Z')").then((r) => r.length)));
+  t.equal(results.reduce((a, b) => a + b, 0), 7, "exactly the limit, no more");
+  t.same((await db.q("select count(*)::int as n from videos where status = 'pending'"))[0], { n: 7 });
+  t.same(await countersDrift(db), []);
+});
+
+t.test("bad limits are refused with a SQLSTATE, a message and a hint, and change nothing", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  const before = await snapshot(db);
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, -1, '1 day')", [user]), "UPQTA", /max_uploads -1 is missing or negative/);
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, null, '1 day')", [user]), "UPQTA");
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 5, '10 seconds')", [user]), "UPARG", /not an interval from 1 minute to 366 days/);
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, 5, '12 hours', 'UTC')", [user]), "UPARG", /not a whole number of days/);
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, 5, '1 day', 'Mars/Olympus')", [user]), "UPTZN");
+  await rejects(t, db.q("insert into upload_limits (user_id, max_uploads, per) values ('00000000-0000-4000-8000-000000000000', 5, '1 day')"), "UPNUS");
+  await rejects(t, db.q("insert into upload_limits (max_uploads, per) values (5, '1 day')"), "UPNUS");
+  t.equal(await snapshot(db), before);
+  t.same(await db.q("select count(*)::int as n from upload_limits"), [{ n: 0 }]);
+  const [{ id }] = await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 5, '1 day') returning id", [user]);
+  const other = await addUser(db);
+  await rejects(t, db.q("update upload_limits set user_id = $1 where id = $2", [other, id]), "UPIMM", /The user of limit .* cannot change/);
+});
