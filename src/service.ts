@@ -2,6 +2,7 @@ import pg from "pg";
 import { DateTime } from "luxon";
 import { SchedulerError } from "./errors.js";
 import type {
+  LimitStatus,
   AttemptOutcome,
   AttemptRecord,
   ClaimedVideo,
@@ -157,6 +158,7 @@ export class UploadSchedulerService {
     fail_interrupted_uploads: "failInterruptedUploads",
     retry_video: "retryVideo",
     move_to_front: "moveToFront",
+    limit_status: "limitStatus",
     withdraw_video: "withdrawVideo",
     preview_tick: "previewTick",
     slot_status: "getSlotStatus",
@@ -424,6 +426,19 @@ export class UploadSchedulerService {
   async retryVideo(videoId: string): Promise<Video> {
     const [row] = await this.rows(videosOf(`upload_scheduler.retry_video($1)`), [videoId]);
     return toVideo(row);
+  }
+
+  /** Every limit (upload_limits) of a user, or of all: how much of its window is used at `now`, and until when a full one holds claims. */
+  async limitStatus(userId?: string | null, now?: Instant): Promise<LimitStatus[]> {
+    const rows = await this.rows(
+      `select l.*, u.time_zone as user_time_zone, extract(epoch from l.per) as per_seconds
+       from upload_scheduler.limit_status($1, coalesce($2::timestamptz, now())) l join public.users u on u.id = l.user_id`,
+      [userId ?? null, instant(now)],
+    );
+    return rows.map((row) => ({
+      userId: row.user_id, limitId: row.limit_id, maxUploads: row.max_uploads, perSeconds: Number(row.per_seconds),
+      timeZone: row.time_zone, used: row.used, room: row.room, holdsUntil: inZone(row.holds_until, row.user_time_zone), note: row.note,
+    }));
   }
 
   /** Puts a waiting video at the head of its user's queue (move_to_front); its created_at is kept. */

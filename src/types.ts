@@ -275,3 +275,20 @@ export interface AttemptRecord {
   /** Where the destination put the upload (upload_attempts.result's remoteUrl), for a success. */
   remoteUrl: string | null;
 }
+
+/** upload_scheduler.limit_status: one limit of a user (public.upload_limits) at an instant. */
+export interface LimitStatus {
+  userId: string;
+  limitId: string;
+  maxUploads: number;
+  /** The window's length in seconds (upload_limits.per). */
+  perSeconds: number;
+  /** null: a rolling window; else calendar windows from midnight in this zone. */
+  timeZone: string | null;
+  /** Claims in the current window (pending, uploading, uploaded). */
+  used: number;
+  room: number;
+  /** When full: until when it holds the user's claims (in the user's zone); null while it has room. */
+  holdsUntil: DateTime | null;
+  note: string | null;
+}

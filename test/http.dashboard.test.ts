@@ -120,6 +120,13 @@ t.test("the dashboard in a real browser", { skip: existsSync(CHROMIUM) ? false :
   t.match(claimedRows[0], /<img src=x onerror=alert\(2\)>\s+morning\s+claimed .*upload starting/);
   t.equal(await page.locator("#queue tbody tr:not(.claimed)").count(), 3, "the other three still wait");
 
+  // A platform's limit, full (0: nothing for now): shown with when it frees a claim.
+  await db.q("insert into upload_limits (user_id, max_uploads, per, note) values ($1, 0, '24 hours', 'Instagram <i>rolling</i>')", [user]);
+  await page.reload();
+  const limitRows = await page.locator("#limits tbody tr").allInnerTexts();
+  t.equal(limitRows.length, 1, "the user's limit is listed");
+  t.match(limitRows[0], /0 in any 1 day\s+0\s+until .*\s+Instagram <i>rolling<\/i>/, "full, until when, its note as text");
+
   // An unknown user is said so, not replaced by another's week.
   const unknown = await page.goto(`${http.url}?user=00000000-0000-0000-0000-000000000000`);
   t.equal(unknown?.status(), 404);

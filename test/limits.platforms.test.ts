@@ -30,6 +30,8 @@ t.test("a rolling limit: at most 3 in any 24 hours; the window moves with each c
   t.equal(await claim(db, user, "2026-11-30T23:00:00Z"), 0, "the fourth in 24 hours is refused");
   const [status] = await db.q("select room, note from upload_scheduler.preview_tick('2026-12-01T09:00:00Z') where user_id = $1", [user]);
   t.match(status, { room: 0, note: /^limit: 3 of 3 in any 24:00:00 \(until 2026-12-01 10:00:00\+00\)$/ }, "the preview says which limit holds, and until when");
+  t.match(await db.q("select max_uploads, used, room, holds_until from upload_scheduler.limit_status($1, '2026-12-01T09:00:00Z')", [user]),
+    [{ max_uploads: 3, used: 3, room: 0, holds_until: new Date("2026-12-01T10:00:00Z") }], "limit_status says it holds the user, and until when");
   t.equal(await claim(db, user, "2026-12-01T09:59:59Z"), 0, "still within 24 hours of the first");
   t.equal(await claim(db, user, "2026-12-01T10:00:00Z"), 1, "24 hours after the first claim, one more");
   t.same(await countersDrift(db), []);

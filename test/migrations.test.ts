@@ -66,8 +66,8 @@ t.test("every function is documented, pins its search_path, and has the contract
     // No planner setting on a function: it would carry down into every function and trigger the
     // function calls, whose plans would then depend on who called them.
     // (Two exceptions, each naming in its comment the test that fails without it: day_facts and
-    // limits_room, which call nothing that plans.)
-    if (f.proname !== "day_facts" && f.proname !== "limits_room") {
+    // limit_usage, which call nothing that plans.)
+    if (f.proname !== "day_facts" && f.proname !== "limit_usage") {
       t.same((f.proconfig ?? []).filter((c: string) => /^(enable_|plan_cache_mode)/.test(c)), [], `${f.proname} sets no planner setting`);
     }
   }

@@ -254,6 +254,7 @@ begin
       'upload_scheduler.open_slots(timestamptz)',
       'upload_scheduler.preview_tick(timestamptz)',
       'upload_scheduler.slot_status(uuid, timestamptz)',
+      'upload_scheduler.limit_status(uuid, timestamptz)',
       'upload_scheduler.get_schedule(uuid)',
       'upload_scheduler.upcoming_uploads(uuid, interval, timestamptz)',
       'upload_scheduler.upcoming_windows(uuid, interval, timestamptz)',

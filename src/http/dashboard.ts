@@ -113,12 +113,13 @@ function healthRow(h: Health): string {
 async function userSections(service: UploadSchedulerService, queries: DashboardQueries, user: User, now: DateTime): Promise<string> {
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
-  const [slots, queue, attempts, exceptions, claimed] = await Promise.all([
+  const [slots, queue, attempts, exceptions, claimed, limits] = await Promise.all([
     service.getSlotStatus(user.id, now),
     service.upcomingUploads({ userId: user.id, now }),
     queries.recentAttempts({ userId: user.id, limit: 20 }),
     queries.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
     queries.claimedVideos(user.id),
+    service.limitStatus(user.id, now),
   ]);
   const titles = new Map<string, string | null>();
   if (queue.length > 0) {
@@ -139,6 +140,13 @@ async function userSections(service: UploadSchedulerService, queries: DashboardQ
     ${week.map((date) => dayColumn(date, slots, exceptions, local)).join("\n    ")}
   </div>
 </section>
+${limits.length === 0 ? "" : `<section id="limits" aria-label="limits">
+  <h2>Limits <small>the platforms' caps, beside the slots</small></h2>
+  <table>
+    <thead><tr><th>at most</th><th>used now</th><th>holds claims</th><th>note</th></tr></thead>
+    <tbody>${limits.map((l) => `<tr class="${l.holdsUntil ? "full" : ""}"><td>${l.maxUploads} ${escapeHtml(l.timeZone ? `per ${perText(l.perSeconds)} from midnight in ${l.timeZone}` : `in any ${perText(l.perSeconds)}`)}</td><td>${l.used}</td><td>${l.holdsUntil ? `until ${escapeHtml(l.holdsUntil.toFormat("ccc d LLL HH:mm"))}` : "no"}</td><td>${escapeHtml(l.note ?? "")}</td></tr>`).join("")}</tbody>
+  </table>
+</section>`}
 <section id="queue" aria-label="queue">
   <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
   ${queue.length + claimed.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
@@ -153,6 +161,14 @@ async function userSections(service: UploadSchedulerService, queries: DashboardQ
     <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${escapeHtml(a.title ?? a.videoId)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td><td>${a.remoteUrl ? (/^https?:\/\//i.test(a.remoteUrl) ? `<a class="remote" href="${escapeHtml(a.remoteUrl)}">${escapeHtml(a.remoteUrl)}</a>` : escapeHtml(a.remoteUrl)) : ""}</td></tr>`).join("")}</tbody>
   </table>`}
 </section>`;
+}
+
+/** A window's length in words: "24 hours", "1 day", "7 days", "90 minutes". */
+function perText(seconds: number): string {
+  if (seconds % 86400 === 0 && seconds !== 86400 * 1) return `${seconds / 86400} days`;
+  if (seconds === 86400) return "1 day";
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}`;
+  return `${Math.round(seconds / 60)} minutes`;
 }
 
 /** ", 45 % (12.3 of 27.0 MB)" for a running upload that reported its bytes; "" otherwise. */
