@@ -1,6 +1,9 @@
 import type { Logger } from "./log.js";
 import type { UploadSchedulerService } from "./service.js";
 
+/** A comparison whose round trip took longer than this is not trusted (its error is up to half of it). */
+export const MAX_ROUND_TRIP_MS = 2000;
+
 /** How often a worker compares its clock with the database's. */
 export const CLOCK_CHECK_EVERY_MS = 60_000;
 
@@ -61,11 +64,15 @@ export class ClockWatch {
   /** Measures, reports, and acts on a change. A database that does not answer changes nothing. */
   async check(): Promise<void> {
     let skew: number;
+    const asked = performance.now();
     try {
       skew = await this.service.clockSkewMs();
     } catch {
       return;
     }
+    // An answer that took long (the database was away, the machine busy) measures nothing: the
+    // clocks are compared at the middle of the round trip, so its length bounds the error.
+    if (performance.now() - asked > MAX_ROUND_TRIP_MS) return;
     this.lastSkewMs = skew;
     const skewed = Math.abs(skew) > this.options.maxSkewMs;
     const changed = skewed !== this.skewed;

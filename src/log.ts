@@ -55,7 +55,7 @@ export const LOG_EVENTS = {
   database_unreachable: "one attempt to reach the database failed; the next follows after retry_in_ms",
   database_reachable: "the database answers again: everything waiting goes on",
   database_connection_error: "a connection reported an error that is not a lost connection",
-  job_completion_retried: "Graphile Worker's job completion lost its connection and is written again (it is safe to repeat)",
+  job_completion_retried: "a Graphile Worker statement that is safe to repeat (a job's completion, its lookup of task ids) lost its connection and is sent again",
   statement_dropped_at_shutdown: "a Graphile Worker statement still waiting for the database at shutdown was dropped",
   graphile_worker_connection_lost: "Graphile Worker lost a connection; it reconnects",
   // The embedded PostgreSQL

@@ -93,6 +93,7 @@ export async function startScheduler(options: {
   let ticks: Runner | undefined;
   let uploads: Runner;
   let switching: Promise<void> = Promise.resolve();
+  let stopped = false;
   const startTicks = (withCrontab: boolean) =>
     run({
       ...common,
@@ -106,11 +107,20 @@ export async function startScheduler(options: {
     maxSkew: config.maxClockSkew,
     onChange: (mayRunCrontab) => {
       if (!ticks) return;
-      // Runs the tick task either way; only the crontab's registration follows the clock.
+      // Runs the tick task either way; only the crontab's registration follows the clock. A runner
+      // that cannot start (the database away) is tried again until it does: ticks never stop here.
       switching = switching.then(async () => {
-        await ticks!.stop();
-        ticks = await startTicks(mayRunCrontab);
-      }).catch((error) => logger.error("clock_skewed", "could not switch the crontab", { error: errorText(error) }));
+        await ticks!.stop().catch(() => {});
+        for (let attempt = 1; !stopped; attempt++) {
+          try {
+            ticks = await startTicks(mayRunCrontab);
+            return;
+          } catch (error) {
+            logger.warn("clock_skewed", "could not restart the tick runner yet: trying again", { error: errorText(error), attempt });
+            await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 10_000)));
+          }
+        }
+      });
     },
   });
   clockNote = () => clock.note;
@@ -155,6 +165,7 @@ export async function startScheduler(options: {
             shutdownGraceMs: durations.shutdownGraceMs,
             stop: async () => {
               clock.stop();
+              stopped = true;
               await http?.close();
               await switching;
               await ticks!.stop();

@@ -109,6 +109,28 @@ t.test("on a real server", async (t) => {
     await t.rejects(cutDuring("add_job/graphile_worker"), /terminating connection/, "any other statement fails as before: it may not be idempotent");
   });
 
+  t.test("a runner's lookup of its task ids, cut mid-statement, is sent again: Graphile Worker would keep its failure for good", async (t) => {
+    const log = capturedLogger();
+    const pool = new WaitingPool({ connectionString: cluster.url(), max: 3 }, log.logger, { minDelayMs: 50, maxDelayMs: 400 });
+    t.teardown(() => pool.end());
+    const admin = new pg.Client({ connectionString: cluster.url(), application_name: TEST_APPLICATION_NAME });
+    await admin.connect();
+    t.teardown(() => admin.end());
+    await admin.query('create schema if not exists "graphile_worker_lookup"; create table if not exists "graphile_worker_lookup"._private_tasks (id serial primary key, identifier text unique)');
+    const client = await pool.connect();
+    const { rows: [{ pid }] } = await client.query("select pg_backend_pid() as pid");
+    await admin.query("select pg_terminate_backend($1)", [pid]);
+    // The statement as Graphile Worker 0.17 sends it (taskIdentifiers.js), on the connection just cut.
+    const result = await client.query({
+      text: 'insert into "graphile_worker_lookup"._private_tasks as tasks (identifier) select unnest($1::text[]) on conflict do nothing',
+      values: [["upload_video"]],
+    });
+    client.release(true);
+    t.equal(result.rowCount, 1, "it ran, on another connection");
+    t.ok(log.events().includes("job_completion_retried"), "and said so");
+    t.same((await admin.query('select identifier from "graphile_worker_lookup"._private_tasks')).rows, [{ identifier: "upload_video" }]);
+  });
+
   t.test("at start, the worker waits for a database that is not up yet; a wrong one fails at once", async (t) => {
     const log = capturedLogger();
     await waitForDatabase(cluster.url(), log.logger);

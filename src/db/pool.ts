@@ -106,6 +106,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  * rejection there would end the process).
  */
 const IDEMPOTENT_STATEMENTS = /^(complete_jobs?|complete_job_q|fail_jobs?|fail_job_q)\//;
+/**
+ * Graphile Worker's lookup of its task ids (insert … on conflict do nothing, then a select), made
+ * by each runner's first attempt to take a job. Graphile Worker 0.17 caches that lookup's promise
+ * even when it rejects, so a runner whose first lookup met a database going away could never take
+ * a job again (its workers failed every poll, silently, while the other runner went on). Both
+ * statements can be sent again safely, and are, until they answer.
+ */
+const IDEMPOTENT_TEXT = /^\s*(insert into \S+\._private_tasks as tasks \(identifier\)|select id, identifier from \S+\._private_tasks as tasks )/;
 const ORIGINAL_QUERY = Symbol("original query");
 
 /** Waits until the database at `url` accepts a connection, logging each failed attempt once. */
@@ -182,7 +190,9 @@ export class WaitingPool extends pg.Pool {
     const pool = this;
     (client as any)[ORIGINAL_QUERY] = original;
     client.query = function (this: pg.PoolClient, config: any, ...rest: any[]) {
-      if (rest.length === 0 && typeof config?.name === "string" && IDEMPOTENT_STATEMENTS.test(config.name) && !config.callback) {
+      const idempotent = (typeof config?.name === "string" && IDEMPOTENT_STATEMENTS.test(config.name)) ||
+        (typeof config?.text === "string" && IDEMPOTENT_TEXT.test(config.text));
+      if (rest.length === 0 && idempotent && !config.callback) {
         return (original.call(client, config) as Promise<pg.QueryResult>).catch((error: unknown) => {
           if (!isConnectionError(error)) throw error;
           return pool.runAgain(config, error);
@@ -194,7 +204,9 @@ export class WaitingPool extends pg.Pool {
 
   /** Sends an idempotent statement again on fresh connections until one answers. */
   private async runAgain(config: pg.QueryConfig, lost: unknown): Promise<pg.QueryResult> {
-    this.logger.warn("job_completion_retried", "job completion lost its connection: writing it again", { statement: config.name, error: errorText(lost) });
+    this.logger.warn("job_completion_retried", "a Graphile Worker statement lost its connection: sending it again", {
+      statement: config.name ?? config.text.trim().split(/\s+/).slice(0, 4).join(" "), error: errorText(lost),
+    });
     for (;;) {
       const client = await this.connect();
       try {
