@@ -148,3 +148,34 @@ t.test("the dashboard in a real browser", { skip: existsSync(CHROMIUM) ? false :
   await page.screenshot({ path: path.join(dir, "dashboard.png"), fullPage: true });
   t.pass("screenshot in .tap/screenshots/dashboard.png (not in git)");
 });
+
+t.test("the page shows a running upload's progress, where the destination put each upload, holds and the user's limits", async (t) => {
+  const { db, http } = await endpoint(t);
+  const service = new UploadSchedulerService(db.pool);
+  const [{ id: user }] = await db.q("insert into users (time_zone) values ('UTC') returning id");
+  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads)
+              select $1, d, '00:00', '23:59:59', 10
+              from unnest(array[to_char(now() at time zone 'UTC', 'FMday'), to_char((now() + interval '1 day') at time zone 'UTC', 'FMday')]) d`, [user]);
+  const [a, b] = await queueVideos(db, user, 2, new Date(Date.now() - 3_600_000).toISOString());
+  await db.q("select upload_scheduler.claim_due_videos()");
+  const first = (await service.beginAttempt(a!, { worker: "web-1:42", lease: "1 minute" }))!;
+  await service.endAttempt({ videoId: a!, attempt: first.attempt, token: first.token }, "success",
+    { result: { remoteId: "r1", remoteUrl: "https://tus.example/files/r1" } });
+  const second = (await service.beginAttempt(b!, { worker: "web-1:42", lease: "1 minute" }))!;
+  await service.renewLease({ videoId: b!, attempt: second.attempt, token: second.token }, "1 minute", { sent: 12_300_000, total: 27_000_000 });
+  await db.q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, 2, '7 days', 'America/Los_Angeles'), ($1, 90, '90 minutes', null)", [user]);
+  await db.q("update users set held_until = now() + interval '2 hours', hold_reason = 'quotaExceeded <b>' where id = $1", [user]);
+
+  const html = await (await fetch(`${http.url}?user=${user}`)).text();
+  t.match(html, /uploading since .*, <span class="progress">45 % \(12\.3 of 27\.0 MB\)<\/span>/, "the running upload's progress");
+  t.match(html, /<a class="remote" href="https:\/\/tus\.example\/files\/r1">/, "where the uploaded one is");
+  t.match(html, /id="hold">Held until .*: quotaExceeded &lt;b&gt; \(the destination said to retry later\)/, "the hold, its reason as text");
+  t.match(html, /<td>2 per 7 days from midnight in America\/Los_Angeles<\/td><td>2<\/td><td>until /, "a full calendar limit, until when");
+  t.match(html, /<td>90 in any 90 minutes<\/td><td>2<\/td><td>no<\/td>/, "a rolling limit with room");
+  t.match(html, /users held<\/span><strong>1/, "the health row counts the held user");
+
+  const moved = await service.withdrawVideo((await queueVideos(db, user, 1))[0]!, "pulled");
+  t.match(moved, { status: "failed", lastOutcome: "withdrawn", lastError: "withdrawn: pulled" }, "the typed client withdraws");
+  const [c] = await queueVideos(db, user, 1);
+  t.match(await service.moveToFront(c!), { status: "initiate", queuePriority: 1 }, "and moves to the front");
+});

@@ -3,6 +3,9 @@
 // firing, when the database refuses a renewal or when no renewal succeeded within the lease.
 import t, { type Test } from "tap";
 import pg from "pg";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
+import { interruptDeadWorkers } from "../src/scheduler.js";
 import { AttemptLease, LeaseLostError } from "../src/lease.js";
 import { jsonLogger } from "../src/log.js";
 import { UploadSchedulerService } from "../src/service.js";
@@ -96,4 +99,21 @@ t.test("another token cannot renew, checkpoint or end the attempt (UPTOK)", asyn
   await t.rejects(forged.fence(), LeaseLostError, "a lease kept with a forged token is lost at its first fence");
   await lease.fence();
   t.pass("the real one holds");
+});
+
+t.test("a worker starting on a host ends at once the attempts of that host's processes that are gone, not those still running", async (t) => {
+  const db = await testDatabase(t);
+  const service = new UploadSchedulerService(db.pool);
+  const { videos } = await openSlotWithVideos(db, ["a", "b"]);
+  await db.q("select upload_scheduler.claim_due_videos()");
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  await service.beginAttempt(videos[0]!.id, { worker: `${hostname()}:${dead}`, lease: "1 hour" });
+  await service.beginAttempt(videos[1]!.id, { worker: `${hostname()}:${process.pid}`, lease: "1 hour" });
+  const log = capturedLogger();
+  t.equal(await interruptDeadWorkers(service, log.logger), 1, "one attempt ended");
+  t.same((await db.q("select title, status, last_outcome from videos order by title")),
+    [{ title: "a", status: "failed", last_outcome: "interrupted" }, { title: "b", status: "uploading", last_outcome: null }],
+    "the dead process's upload is interrupted (and will be retried, reconciled); the running one is left to its lease");
+  t.match(log.lines, [{ event: "dead_workers_interrupted", pids: [dead], attempts: 1 }]);
+  t.equal(await interruptDeadWorkers(service, log.logger), 0, "nothing more to do");
 });
