@@ -406,6 +406,16 @@ async function everyUserDue(results: Record<string, number>, rows: Array<[string
   try {
     t = await tick(main.db, main.reset);
     log(`tick: ${t.count} claims, median ${round(t.ms)} ms`);
+    // The same tick with the platforms' limits on every user (a rolling one and a calendar one,
+    // with room, so the claims are the same): what counting them costs.
+    await main.db.query(`insert into upload_limits (user_id, max_uploads, per, time_zone)
+                         select u.id, 1000, x.per, x.zone from users u
+                         cross join (values ('24 hours'::interval, null::text), ('1 day', 'America/Los_Angeles')) x (per, zone)`);
+    await main.db.query("vacuum analyze upload_limits");
+    const capped = await tick(main.db, main.reset);
+    await main.db.query("delete from upload_limits");
+    await main.reset.scheduler();
+    log(`tick with limits on every user: ${capped.count} claims, median ${round(capped.ms)} ms`);
     const n = await naive(main.db, main.reset);
     log(`naive: ${n.count} claims in ${round(n.ms)} ms`);
     const b = await batchLimit(main.db, main.reset);
@@ -414,9 +424,11 @@ async function everyUserDue(results: Record<string, number>, rows: Array<[string
       tick_ms: round(t.ms), tick_claims_per_s: Math.round(t.count / (t.ms / 1000)),
       naive_ms: round(n.ms), naive_over_tick: round(n.ms / t.ms),
       batch_limit_ms: round(b.ms), tick_over_batch_limit: round(t.ms / b.ms, 2),
+      tick_limits_ms: round(capped.ms), tick_limits_over_tick: round(capped.ms / t.ms, 2),
     });
     rows.push(
       ["tick: claim_due_videos, all users", `${round(t.ms)} ms for ${t.count} claims`, `${results.tick_claims_per_s} claims/s`],
+      ["tick with two limits on every user", `${round(capped.ms)} ms for ${capped.count} claims`, `limits/none = ${results.tick_limits_over_tick} (target ≤ 1.2)`],
       ["naive: design note's loop from Node", `${round(n.ms)} ms for ${n.count} claims`, `naive/tick = ${results.naive_over_tick}`],
       ["batch limit: bare LATERAL SKIP LOCKED", `${round(b.ms)} ms for ${b.count} claims`, `tick/batch limit = ${results.tick_over_batch_limit}`],
     );

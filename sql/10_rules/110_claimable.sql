@@ -59,14 +59,17 @@ declare
   v_next_starts time[];
   v_paused timestamptz[];
   v_reasons text[];
+  v_limited uuid[];
 begin
   -- Each zone's local clock once; then each user's open slot, or the next one today.
   select array_agg(u.id), array_agg(u.time_zone), array_agg(u.local_date), array_agg(u.local_time),
          array_agg(s.id), array_agg(s.slot_name), array_agg(s.start_time), array_agg(s.end_time),
          array_agg(s.max_uploads), array_agg(s.min_interval), array_agg(nx.start_time),
-         array_agg(u.uploads_paused_until), array_agg(u.pause_reason)
+         array_agg(u.uploads_paused_until), array_agg(u.pause_reason),
+         -- The users that have a limit at all (one index probe each): only they are counted below.
+         array_agg(u.id) filter (where exists (select 1 from public.upload_limits l where l.user_id = u.id))
     into v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
-         v_paused, v_reasons
+         v_paused, v_reasons, v_limited
   from (
     with users as materialized (
       -- A hold (a destination said to retry later) stops claims like a pause.
@@ -129,7 +132,9 @@ begin
     select o.f_quota as quota, o.f_exception_note as exception_note, o.f_used as used, o.f_last_claim_at as last_claim_at
   ) f
   -- The platforms' limits (public.upload_limits), for a user with an open slot: no row, none.
-  left join lateral upload_scheduler_private.limits_room(o.user_id, p_now, p_extra) lim on o.slot_id is not null
+  -- (All limited users' limits counted in one call, joined by user.)
+  left join upload_scheduler_private.limits_room(coalesce(v_limited, '{}'), p_now, p_extra) lim
+    on lim.user_id = o.user_id and o.slot_id is not null
   cross join lateral (
     select
       case
