@@ -145,3 +145,16 @@ t.test("interrupting gives back only the places of the uploads it interrupts: on
   t.same((await db.q("select status from videos where id = any($1) order by status desc", [[a, b]])).map((r: any) => r.status), ["success", "failed"]);
   t.same(await countersDrift(db), [], "the uploaded video keeps its place; the interrupted one gave its back");
 });
+
+t.test("giving claims back (their slot deleted) frees only the places of videos still pending: one started meanwhile keeps its place", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 2 });
+  const [a, b] = await queueVideos(db, user, 2);
+  await db.q("select upload_scheduler.claim_due_videos($1)", [kolkata("2026-11-30 09:00")]);
+  await db.q("select upload_scheduler.start_upload_attempt($1, '5 minutes', 'h:1', $2)", [a, kolkata("2026-11-30 09:01")]);
+  // As the slot's delete trigger does when it read both as pending before a's start committed.
+  await db.q("select upload_scheduler_private.give_back(array[$1, $2]::uuid[], now())", [a, b]);
+  t.same((await db.q("select status from videos where id = any($1) order by status desc", [[a, b]])).map((r: any) => r.status), ["uploading", "initiate"]);
+  t.same(await countersDrift(db), [], "the upload keeps its place; the claim given back freed its own");
+});

@@ -32,12 +32,20 @@ language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_moved uuid[];
 begin
-  update public.videos v
-  set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null
-  from unnest(p_video_ids) as x (id)
-  where v.id = x.id and v.status = 'pending';
-  perform upload_scheduler_private.release_places(p_video_ids, p_at);
+  -- Only the videos still pending give their places back: one started meanwhile (after the
+  -- caller read it as pending) keeps its place, and its upload counts.
+  with moved as (
+    update public.videos v
+    set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null
+    from unnest(p_video_ids) as x (id)
+    where v.id = x.id and v.status = 'pending'
+    returning v.id
+  )
+  select array_agg(m.id) into v_moved from moved m;
+  perform upload_scheduler_private.release_places(coalesce(v_moved, '{}'), p_at);
 end;
 $$;
 
