@@ -74,6 +74,26 @@ $$;
 
 comment on function upload_scheduler_private.check_lease(interval) is E'Returns p_lease; raises UPARG unless it lies from 1 second to 1 day.';
 
+-- A worker's name, as the attempts and upload_scheduler.workers record it: host:pid.
+create or replace function upload_scheduler_private.check_worker_name(p_worker text, p_max_length integer default null)
+returns text
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_worker is null or p_worker !~ '^.+:[0-9]{1,9}$' or length(p_worker) > p_max_length then
+    raise exception 'p_worker % is not a worker''s name (host:pid).', coalesce(quote_literal(left(p_worker, 100)), 'NULL')
+      using errcode = 'UPARG',
+            hint = 'Pass the worker''s host and process id, e.g. ''web-1:4242''.';
+  end if;
+  return p_worker;
+end;
+$$;
+
+comment on function upload_scheduler_private.check_worker_name(text, integer) is
+  E'Returns p_worker; raises UPARG unless it is a worker''s name, host:pid (and, when p_max_length is given, no longer than that).';
+
 -- pending -> uploading for a worker: the attempt, its token (to keep) and its lease. The worker
 -- may choose the token: asking again with the same one after the answer was lost returns the
 -- attempt that began, instead of refusing it as already uploading.
@@ -99,11 +119,7 @@ declare
   v_until timestamptz;
 begin
   perform upload_scheduler_private.check_lease(p_lease);
-  if p_worker is null or p_worker !~ '^.+:[0-9]{1,9}$' then
-    raise exception 'p_worker % is not a worker''s name (host:pid).', coalesce(quote_literal(left(p_worker, 100)), 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass the worker''s host and process id, e.g. ''web-1:4242''.';
-  end if;
+  perform upload_scheduler_private.check_worker_name(p_worker);
   if p_token is not null then
     -- Asked again after a lost answer: the attempt this token began, while it runs.
     select v.* into v_video from public.videos v
@@ -412,11 +428,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if p_worker is null or p_worker !~ '^.+:[0-9]{1,9}$' or length(p_worker) > 200 then
-    raise exception 'p_worker % is not a worker''s name (host:pid).', coalesce(quote_literal(left(p_worker, 100)), 'NULL')
-      using errcode = 'UPARG',
-            hint = 'Pass the worker''s host and process id, e.g. ''web-1:4242''.';
-  end if;
+  perform upload_scheduler_private.check_worker_name(p_worker, 200);
   insert into upload_scheduler.workers as w (id, host, pid, started_at, seen_at, clock_skew_ms, runs_crontab, note)
   values (p_worker, substring(p_worker from '^(.*):[0-9]+$'), substring(p_worker from ':([0-9]+)$')::integer, now(), now(),
           coalesce(p_clock_skew_ms, 0), coalesce(p_runs_crontab, false), left(p_note, 500))
