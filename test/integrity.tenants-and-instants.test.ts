@@ -451,6 +451,45 @@ t.test("on a day whose midnight happens twice (America/Havana, 1 Nov 2026) the t
   t.same(await db.q("select status, slot_date::text from videos where id = $1", [video]), [{ status: "pending", slot_date: "2026-11-01" }]);
 });
 
+t.test("when the clocks go back (Berlin, 25 Oct 2026) a slot that closed an hour ago opens again, and the tick claims in it as the rule says", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db, "Europe/Berlin");
+  await addSlot(db, user, { day: "sunday", start: "02:00:00", end: "02:29:59", max: 2 });
+  await addSlot(db, user, { day: "sunday", start: "09:00:00", end: "09:59:59", max: 1 });
+  const [first, second] = await queueVideos(db, user, 2, "2026-10-01T00:00:00Z");
+  // The tick's claim alone (run_tick would also put claims pending for 30 minutes back).
+  const tick = async (at: string) => (await db.q("select id from upload_scheduler.claim_due_videos($1)", [at])).map((c: any) => c.id);
+  // 02:00 CEST is 00:00 UTC; at 01:00 UTC the clock shows 02:00 again (CET).
+  t.same(await tick("2026-10-25 00:00Z"), [first, second], "02:00 CEST: the slot's two places");
+  // Give one back: fail the second after it starts, and retry it, so one place is free.
+  await db.q("select upload_scheduler.start_upload($1, '2026-10-25 00:01Z')", [second]);
+  await db.q("select upload_scheduler.finish_upload($1, false, 'flaky', '2026-10-25 00:02Z')", [second]);
+  await db.q("select upload_scheduler.retry_video($1)", [second]);
+  t.same(await tick("2026-10-25 00:31Z"), [], "02:31 CEST: the slot has closed");
+  const [{ due_at }] = await db.q("select due_at from upload_scheduler.user_due where user_id = $1", [user]);
+  t.ok(due_at <= new Date("2026-10-25T01:00:00Z"), `the user is due again by 02:00 CET at the latest (${due_at.toISOString()}), not at 09:00`);
+  t.same(await db.q("select would_claim from upload_scheduler.preview_tick('2026-10-25 01:00Z') where user_id = $1", [user]),
+    [{ would_claim: [second] }], "preview_tick at 02:00 CET would claim the retried video");
+  t.same(await tick("2026-10-25 01:00Z"), [second], "and the tick claims it, in the slot's second hour");
+});
+
+t.test("a paced slot that opens while a limit is full is claimed in as soon as the limit frees (its due bound is not the slot's end)", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db, "UTC");
+  await addSlot(db, user, { day: "monday", start: "08:00:00", end: "08:59:59", max: 1 });
+  const paced = await addSlot(db, user, { day: "monday", start: "09:30:00", end: "11:59:59", max: 3 });
+  await db.q("update upload_schedules set min_interval = '27 minutes' where id = $1", [paced]);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 1, '2 hours 5 minutes')", [user]);
+  const [first, second] = await queueVideos(db, user, 2, "2026-10-01T00:00:00Z");
+  // The tick's claim alone (run_tick would also put claims pending for 30 minutes back).
+  const tick = async (at: string) => (await db.q("select id from upload_scheduler.claim_due_videos($1)", [at])).map((c: any) => c.id);
+  t.same(await tick("2026-11-30 08:14Z"), [first], "08:14: one claim; the limit is full until 10:19");
+  t.same(await tick("2026-11-30 09:32Z"), [], "09:32: the paced slot is open, nothing claimed in it yet, the limit full");
+  const [{ due_at }] = await db.q("select due_at from upload_scheduler.user_due where user_id = $1", [user]);
+  t.ok(due_at <= new Date("2026-11-30T10:19:00Z"), `due again when the limit frees (${due_at.toISOString()}), not at the slot's end`);
+  t.same(await tick("2026-11-30 10:19Z"), [second], "10:19: claimed");
+});
+
 t.test("deleting a user with slots, exceptions and videos in every state works and leaves no places, marks or due row", async (t) => {
   const db = await testDatabase(t);
   const user = await addUser(db);

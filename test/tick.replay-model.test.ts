@@ -1,10 +1,15 @@
 // The tick reads only the users its index says are due. Proof that it claims exactly what a tick
 // that looks at everyone would: ticks minute by minute over days around daylight saving changes,
 // with random schedules, arrivals, failures, schedule edits, exceptions and pauses, compared
-// claim by claim with an independent model written here in TypeScript over luxon.
+// claim by claim with an independent model written here in TypeScript over luxon. With the
+// platforms' limits on (rolling windows, and calendar days in a zone whose day is 23 or 25 hours
+// long in the window), the model counts each user's claims by the instant they were made.
 import t, { type Test } from "tap";
 import { DateTime } from "luxon";
 import { testDatabase, type TestDatabase } from "./fixtures/db.js";
+
+// Six replays of up to 2,880 ticks each: minutes of work on a busy machine.
+t.setTimeout(480_000);
 
 const MINUTE = 60_000;
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -22,7 +27,9 @@ function random(seed: number) {
 }
 
 interface Slot { id: string; user: string; day: string; start: number; end: number; max: number; active: boolean; pace: number | null }
-interface Video { id: string; user: string; created: number; status: string; slot: string | null; date: string | null }
+interface Video { id: string; user: string; created: number; status: string; slot: string | null; date: string | null; claimedAt: number | null }
+/** A platform's limit: at most `max` claims in any rolling `perMs` (zone null), or per calendar day in `zone`. */
+interface Limit { id: string; user: string; max: number; perMs: number; zone: string | null }
 
 /** The model: what a tick at `at` claims, looking at every user, by the rules of the README. */
 class Model {
@@ -31,6 +38,22 @@ class Model {
   exceptions = new Map<string, number>(); // user|date|slot-or-* -> quota
   videos = new Map<string, Video>();
   lastClaim = new Map<string, number>(); // slot|date -> instant
+  limits = new Map<string, Limit>();
+  /** Ticks at which a limit left a user's open slot less room than its quota. */
+  heldByLimit = 0;
+
+  /** The room the user's limits leave at `at` (Infinity without limits). */
+  limitRoom(user: string, at: number): number {
+    let room = Infinity;
+    for (const l of this.limits.values()) {
+      if (l.user !== user) continue;
+      const since = l.zone === null ? at - l.perMs : DateTime.fromMillis(at, { zone: l.zone }).startOf("day").toMillis() - 1;
+      const used = [...this.videos.values()].filter((v) => v.user === user && v.claimedAt !== null && v.claimedAt > since && v.claimedAt <= at
+        && ["pending", "uploading", "success"].includes(v.status)).length;
+      room = Math.min(room, Math.max(l.max - used, 0));
+    }
+    return room;
+  }
 
   tick(at: number): Array<[string, string, string]> {
     const claims: Array<[string, string, string]> = [];
@@ -44,7 +67,9 @@ class Model {
       if (!slot) continue;
       const quota = this.exceptions.get(`${user}|${date}|${slot.id}`) ?? this.exceptions.get(`${user}|${date}|*`) ?? slot.max;
       const used = [...this.videos.values()].filter((v) => v.slot === slot.id && v.date === date && ["pending", "uploading", "success"].includes(v.status)).length;
-      let room = Math.max(quota - used, 0);
+      const limitRoom = this.limitRoom(user, at);
+      if (limitRoom < quota - used) this.heldByLimit++;
+      let room = Math.min(Math.max(quota - used, 0), limitRoom);
       if (slot.pace !== null) {
         const last = this.lastClaim.get(`${slot.id}|${date}`);
         room = last !== undefined && at < last + slot.pace ? 0 : Math.min(room, 1);
@@ -55,6 +80,7 @@ class Model {
         v.status = "pending";
         v.slot = slot.id;
         v.date = date;
+        v.claimedAt = at;
         this.lastClaim.set(`${slot.id}|${date}`, at);
         claims.push([v.id, slot.id, date]);
       }
@@ -63,7 +89,7 @@ class Model {
   }
 }
 
-async function replay(t: Test, db: TestDatabase, seed: number, from: string, hours: number, zones: string[]) {
+async function replay(t: Test, db: TestDatabase, seed: number, from: string, hours: number, zones: string[], withLimits = false) {
   const rnd = random(seed);
   const model = new Model();
   const q = db.q;
@@ -89,8 +115,19 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
     for (let i = 0; i < n; i++) {
       created += 1000;
       const [{ id }] = await q("insert into videos (user_id, created_at) values ($1, $2) returning id", [user, new Date(created)]);
-      model.videos.set(id, { id, user, created, status: "initiate", slot: null, date: null });
+      model.videos.set(id, { id, user, created, status: "initiate", slot: null, date: null, claimedAt: null });
     }
+  };
+  // A rolling limit of 1 to 4 in 20 minutes to 6 hours, or 1 to 6 a calendar day in the user's
+  // zone, Los Angeles's or UTC.
+  const addLimit = async (user: string) => {
+    const rolling = rnd.next() < 0.5;
+    const max = rolling ? 1 + rnd.int(4) : 1 + rnd.int(6);
+    const perMinutes = rolling ? 20 + rnd.int(340) : 24 * 60;
+    const zone = rolling ? null : rnd.pick([model.users.get(user)!.zone, "America/Los_Angeles", "UTC"]);
+    const [{ id }] = await q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, $2, $3, $4) returning id",
+      [user, max, `${perMinutes} minutes`, zone]);
+    model.limits.set(id, { id, user, max, perMs: perMinutes * MINUTE, zone });
   };
 
   // The cast: users in zones whose clocks change in the window, each with a random week.
@@ -101,6 +138,9 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
     users.push(id);
     for (let i = 0; i < 20; i++) await addSlot(id);
     await addVideos(id, 5 + rnd.int(10));
+    if (withLimits) {
+      for (let i = rnd.int(3); i > 0; i--) await addLimit(id);
+    }
   }
 
   const start = Date.parse(from);
@@ -156,7 +196,23 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
       const failed = [...model.videos.values()].find((v) => v.user === user && v.status === "failed");
       if (failed) {
         await q("select upload_scheduler.retry_video($1)", [failed.id]);
-        Object.assign(failed, { status: "initiate", slot: null, date: null });
+        Object.assign(failed, { status: "initiate", slot: null, date: null, claimedAt: null });
+      }
+    }
+
+    if (withLimits && rnd.next() < 0.02) {
+      // A limit added, changed or lifted.
+      const limit = rnd.pick([...model.limits.values()].filter((l) => l.user === user));
+      const r2 = rnd.next();
+      if (!limit || r2 < 0.4) {
+        await addLimit(user);
+      } else if (r2 < 0.7) {
+        const max = rnd.int(5);
+        await q("update upload_limits set max_uploads = $2 where id = $1", [limit.id, max]);
+        limit.max = max;
+      } else {
+        await q("delete from upload_limits where id = $1", [limit.id]);
+        model.limits.delete(limit.id);
       }
     }
 
@@ -164,6 +220,15 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
     const got = rows.map((c) => [c.id, c.slot_id, c.slot_date] as [string, string, string]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const want = model.tick(at);
     if (JSON.stringify(got) !== JSON.stringify(want)) {
+      // What the database says of the users concerned, to read beside the model.
+      for (const id of new Set([...got, ...want].map(([v]) => model.videos.get(v)!.user))) {
+        t.comment(JSON.stringify({ user: id, due: await q("select due_at from upload_scheduler.user_due where user_id = $1", [id]),
+          preview: await q("select room, next_at, note from upload_scheduler_private.claimable(array[$1::uuid], $2)", [id, new Date(at)]),
+          model: [...model.videos.values()].filter((v) => v.user === id && v.claimedAt).map((v) => [new Date(v.claimedAt!).toISOString(), v.status]),
+          places: await q("select taken_at, released_at, local_date from upload_scheduler.places where user_id = $1 order by taken_at", [id]),
+          mlimits: [...model.limits.values()].filter((l) => l.user === id),
+          limits: withLimits ? await q("select * from upload_scheduler.limit_status($1, $2)", [id, new Date(at)]) : [] }));
+      }
       t.same(got, want, `seed ${seed}: the claims of the tick at ${new Date(at).toISOString()}`);
       return;
     }
@@ -177,7 +242,8 @@ async function replay(t: Test, db: TestDatabase, seed: number, from: string, hou
     }
   }
   t.pass(`seed ${seed}: ${compared} ticks from ${from}, ${claimedTotal} claims, each the model's`);
-  t.ok(claimedTotal > 100, "with real work to compare");
+  t.ok(claimedTotal > (withLimits ? 30 : 100), "with real work to compare");
+  if (withLimits) t.ok(model.heldByLimit > 20, `limits held users back at ${model.heldByLimit} of those ticks`);
 }
 
 const windows: Array<[string, string, number, string[]]> = [
@@ -192,5 +258,22 @@ for (const [name, from, hours, zones] of windows) {
     const db = await testDatabase(t);
     const seed = Number(process.env.REPLAY_SEED ?? 20261129) + windows.findIndex((w) => w[1] === from);
     await replay(t, db, seed, from, hours, zones);
+  });
+}
+
+// The same replay with the platforms' limits on most users, over the days whose clocks change in
+// New York and Los Angeles (a calendar day of 23 hours, then one of 25).
+// (40 hours each: from the afternoon before the change to past Los Angeles's next midnight.)
+const limitWindows: Array<[string, string, number, string[]]> = [
+  ["clocks go forward in New York and Los Angeles (8 March 2026)", "2026-03-07T18:00:00Z", 40, ["America/New_York", "America/Los_Angeles", "Asia/Kolkata"]],
+  ["clocks go back in New York and Los Angeles (1 November 2026)", "2026-10-31T18:00:00Z", 40, ["America/Los_Angeles", "America/New_York", "Europe/Berlin"]],
+];
+for (const [name, from, hours, zones] of limitWindows) {
+  t.test(`with rolling and calendar limits, due ticks claim exactly what the model claims: ${name}`, async (t) => {
+    const db = await testDatabase(t);
+    const seed = Number(process.env.REPLAY_SEED ?? 20261129) + 10 + limitWindows.findIndex((w) => w[1] === from);
+    await replay(t, db, seed, from, hours, zones, true);
+    const [{ n }] = await db.q("select count(*)::int as n from upload_limits");
+    t.ok(n >= 6, `${n} limits in play at the end`);
   });
 }

@@ -112,3 +112,68 @@ $$;
 
 comment on function upload_scheduler_private.earliest_instant(text, timestamp) is
   E'The earliest instant at which the clock of p_time_zone can show p_local (the first of two on a day the clocks go back; never later than the real one on a day they go forward).';
+
+-- The instant a local time begins in a zone, for counting from it (a calendar window's start):
+-- the first instant whose local time is p_local (the first of two on a day the clocks go back),
+-- or, when the clocks skip p_local, the first instant after the gap. Unlike earliest_instant,
+-- it is never early: an earlier start would count claims of the day before.
+create or replace function upload_scheduler_private.local_start(p_time_zone text, p_local timestamp)
+returns timestamptz
+language plpgsql
+stable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_guess timestamptz := p_local at time zone p_time_zone;
+begin
+  -- The candidates (one per offset around p_local) that show p_local or later; the first of them.
+  return (
+    select min(c.at)
+    from (values (v_guess),
+                 ((p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess - interval '1 day')) at time zone 'UTC'),
+                 ((p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess + interval '1 day')) at time zone 'UTC')) as c (at)
+    where (c.at at time zone p_time_zone) >= p_local);
+end;
+$$;
+
+comment on function upload_scheduler_private.local_start(text, timestamp) is
+  E'The first instant at which the clock of p_time_zone shows p_local (the first of two when the clocks go back), or the end of the gap when they skip it: where a calendar window that starts at p_local starts.';
+
+-- The first instant after p_after (within two days) at which the clock of a zone goes back (its
+-- UTC offset drops), or NULL. From then, local times already lived through that day happen
+-- again, and a slot that closed an hour ago opens again: a bound on "the next claim" computed
+-- from local times (a slot's end, the next slot's start) is never later than this instant.
+create or replace function upload_scheduler_private.clock_goes_back(p_time_zone text, p_after timestamptz)
+returns timestamptz
+language plpgsql
+stable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_offset interval := upload_scheduler_private.utc_offset(p_time_zone, p_after);
+  -- Whole seconds since the epoch (tzdata's changes fall on whole seconds): the offset at v_lo
+  -- is v_offset, at v_hi it is smaller.
+  v_lo bigint := floor(extract(epoch from p_after));
+  v_hi bigint := v_lo + 2 * 86400;
+  v_mid bigint;
+begin
+  if upload_scheduler_private.utc_offset(p_time_zone, to_timestamp(v_hi)) >= v_offset then
+    return null;
+  end if;
+  while v_hi - v_lo > 1 loop
+    v_mid := (v_lo + v_hi) / 2;
+    if upload_scheduler_private.utc_offset(p_time_zone, to_timestamp(v_mid)) < v_offset then
+      v_hi := v_mid;
+    else
+      v_lo := v_mid;
+    end if;
+  end loop;
+  return to_timestamp(v_hi);
+end;
+$$;
+
+comment on function upload_scheduler_private.clock_goes_back(text, timestamptz) is
+  E'The first instant in the two days after p_after at which the clock of p_time_zone goes back (local times repeat from then), or NULL when it does not.';
+

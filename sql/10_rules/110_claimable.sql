@@ -10,7 +10,8 @@
 -- last claim), the pause, the pacing and the platforms' limits (limits_room), and from them:
 --   room     how many videos a claim at p_now may take (0 when none);
 --   next_at  a lower bound of the next instant room could be more than 0 if nothing else
---            changes (p_now when it is already); the due bookkeeping and the forecast step by it;
+--            changes (p_now when it is already; never after the zone's clock next goes back,
+--            when local times repeat); the due bookkeeping and the forecast step by it;
 --   note     why there is no room, or what limits it, in words.
 create or replace function upload_scheduler_private.claimable(
   p_user_ids uuid[],
@@ -60,16 +61,17 @@ declare
   v_paused timestamptz[];
   v_reasons text[];
   v_limited uuid[];
+  v_backs timestamptz[];
 begin
   -- Each zone's local clock once; then each user's open slot, or the next one today.
   select array_agg(u.id), array_agg(u.time_zone), array_agg(u.local_date), array_agg(u.local_time),
          array_agg(s.id), array_agg(s.slot_name), array_agg(s.start_time), array_agg(s.end_time),
          array_agg(s.max_uploads), array_agg(s.min_interval), array_agg(nx.start_time),
-         array_agg(u.uploads_paused_until), array_agg(u.pause_reason),
+         array_agg(u.uploads_paused_until), array_agg(u.pause_reason), array_agg(u.back_at),
          -- The users that have a limit at all (one index probe each): only they are counted below.
          array_agg(u.id) filter (where exists (select 1 from public.upload_limits l where l.user_id = u.id))
     into v_users, v_zones, v_dates, v_times, v_slots, v_names, v_starts, v_ends, v_maxes, v_paces, v_next_starts,
-         v_paused, v_reasons, v_limited
+         v_paused, v_reasons, v_backs, v_limited
   from (
     with users as materialized (
       -- A hold (a destination said to retry later) stops claims like a pause.
@@ -87,10 +89,11 @@ begin
       select z.time_zone,
              (p_now at time zone z.time_zone)::date as local_date,
              upload_scheduler_private.weekday_name(p_now at time zone z.time_zone) as day,
-             date_trunc('second', p_now at time zone z.time_zone)::time as local_time
+             date_trunc('second', p_now at time zone z.time_zone)::time as local_time,
+             upload_scheduler_private.clock_goes_back(z.time_zone, p_now) as back_at
       from (select distinct u.time_zone from users u) z
     )
-    select u.*, z.local_date, z.day, z.local_time
+    select u.*, z.local_date, z.day, z.local_time, z.back_at
     from users u
     join zones z on z.time_zone = u.time_zone
   ) u
@@ -123,10 +126,10 @@ begin
   from rows from (
          unnest(v_users), unnest(v_zones), unnest(v_dates), unnest(v_times), unnest(v_slots), unnest(v_names),
          unnest(v_starts), unnest(v_ends), unnest(v_maxes), unnest(v_paces), unnest(v_next_starts), unnest(v_paused),
-         unnest(v_reasons),
+         unnest(v_reasons), unnest(v_backs),
          upload_scheduler_private.day_facts(v_users, v_dates, v_slots, v_starts, v_ends, v_maxes, p_extra))
        as o (user_id, time_zone, local_date, local_time, slot_id, slot_name, start_time, end_time, max_uploads,
-             min_interval, next_start, paused_until, pause_reason,
+             min_interval, next_start, paused_until, pause_reason, back_at,
              f_n, f_user_id, f_slot_id, f_quota, f_exception_max, f_exception_note, f_used, f_last_claim_at)
   cross join lateral (
     select o.f_quota as quota, o.f_exception_note as exception_note, o.f_used as used, o.f_last_claim_at as last_claim_at
@@ -158,12 +161,18 @@ begin
       end as note
   ) r
   cross join lateral (
-    select
+    -- Never later than the instant the zone's clock goes back, if it does in the next two days:
+    -- from then local times repeat, and a slot already closed today opens again (least() skips
+    -- a NULL).
+    select least(
       case
         when r.room > 0 then p_now
         when o.paused_until > p_now then o.paused_until
         -- Open, its quota has room, a limit is full: when the limit frees a claim (or later).
-        when lim.room = 0 and f.used < f.quota and (o.min_interval is null or p_now >= f.last_claim_at + o.min_interval)
+        -- (No claim in the window yet: nothing paces it; a NULL here once sent the user to the
+        -- slot's end. tick.replay-model's limits found it.)
+        when lim.room = 0 and f.used < f.quota
+             and (o.min_interval is null or f.last_claim_at is null or p_now >= f.last_claim_at + o.min_interval)
           then least(lim.next_at, upload_scheduler_private.earliest_instant(o.time_zone, o.local_date + o.end_time + interval '1 second'))
         -- Open, without room: the pacing's next instant while the quota has room, else the slot's
         -- end (no other slot of the user opens before it).
@@ -173,7 +182,7 @@ begin
         when o.next_start is not null
           then upload_scheduler_private.earliest_instant(o.time_zone, o.local_date + o.next_start)
         else upload_scheduler_private.earliest_instant(o.time_zone, (o.local_date + 1)::timestamp)
-      end as next_at
+      end, o.back_at) as next_at
   ) t;
 end;
 $$;

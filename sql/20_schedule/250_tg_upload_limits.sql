@@ -68,9 +68,9 @@ begin
            -- The first instant counted: a rolling window is (p_now - per, p_now], a calendar one
            -- [its midnight, p_now] (timestamps are whole microseconds).
            case when k.time_zone is null then p_now - k.per + interval '1 microsecond'
-                else upload_scheduler_private.earliest_instant(k.time_zone, w.start_date::timestamp) end as since,
+                else upload_scheduler_private.local_start(k.time_zone, w.start_date::timestamp) end as since,
            case when k.time_zone is not null
-                then upload_scheduler_private.earliest_instant(k.time_zone, (w.start_date + w.days)::timestamp) end as until
+                then upload_scheduler_private.local_start(k.time_zone, (w.start_date + w.days)::timestamp) end as until
     from (select distinct l.per, l.time_zone from lims l) k
     cross join lateral (
       select (p_now at time zone coalesce(k.time_zone, 'UTC'))::date as local_date,
