@@ -105,6 +105,11 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
     help: "Uploads running for longer than INTERRUPTED_AFTER (their worker may be gone).",
     registers: [databaseRegistry],
   });
+  const usersLimited = new Gauge({
+    name: "upload_scheduler_users_limited",
+    help: "Users whose claims a platform's limit (upload_limits) holds now: one of their limits is full.",
+    registers: [databaseRegistry],
+  });
 
   return {
     registry,
@@ -130,6 +135,7 @@ export function createMetrics(service: UploadSchedulerService, policy: { interru
       oldestWaiting.set((health.oldestWaitingAgeMs ?? 0) / 1000);
       lastTickAge.set(health.lastTickAgeMs === null ? Number.NaN : health.lastTickAgeMs / 1000);
       overdue.set(health.overdueUploads);
+      usersLimited.set(health.usersLimited);
       const [own, database] = await Promise.all([registry.metrics(), databaseRegistry.metrics()]);
       return `${own.replace(/\n?$/, "\n")}${database}`;
     },

@@ -9,6 +9,8 @@ import type {
   ScheduleException,
   Health,
   ScheduleSlot,
+  ScheduleLimit,
+  ScheduleWeek,
   UpcomingUpload,
   UpcomingWindow,
   User,
@@ -158,6 +160,7 @@ export class UploadSchedulerService {
     fail_interrupted_uploads: "failInterruptedUploads",
     retry_video: "retryVideo",
     move_to_front: "moveToFront",
+    move_to_position: "moveToPosition",
     limit_status: "limitStatus",
     withdraw_video: "withdrawVideo",
     preview_tick: "previewTick",
@@ -447,6 +450,12 @@ export class UploadSchedulerService {
     return toVideo(row);
   }
 
+  /** Puts a waiting video at `position` (1: the head) of its user's queue (move_to_position), the others keeping their order. */
+  async moveToPosition(videoId: string, position: number): Promise<Video> {
+    const [row] = await this.rows(videosOf(`upload_scheduler.move_to_position($1, $2)`), [videoId, position]);
+    return toVideo(row);
+  }
+
   /** Cancels a waiting video, its reason on record (withdraw_video): failed, last_outcome withdrawn, never retried by the sweep. */
   async withdrawVideo(videoId: string, reason?: string | null): Promise<Video> {
     const [row] = await this.rows(videosOf(`upload_scheduler.withdraw_video($1, $2)`), [videoId, reason ?? null]);
@@ -487,9 +496,10 @@ export class UploadSchedulerService {
 
   /**
    * Replaces the user's whole week (the design note's JSON format), all or nothing; slots equal in
-   * (day, start, end) keep their id and today's count. Returns the week, Monday first.
+   * (day, start, end) keep their id and today's count. Returns the week, Monday first. Given
+   * `{ slots, limits }`, it also replaces the user's platform limits (a key left out: unchanged).
    */
-  async setSchedule(userId: string, slots: ScheduleSlot[]): Promise<UploadSlot[]> {
+  async setSchedule(userId: string, slots: ScheduleSlot[] | ScheduleWeek): Promise<UploadSlot[]> {
     const rows = await this.rows(
       `select s.*, s.min_interval::text as min_interval, u.time_zone
        from upload_scheduler.set_schedule($1, $2::jsonb) s join public.users u on u.id = s.user_id`,
@@ -499,8 +509,13 @@ export class UploadSchedulerService {
   }
 
   /** The user's week in the same JSON format; `setSchedule(u, await getSchedule(u))` changes nothing. */
-  async getSchedule(userId: string): Promise<ScheduleSlot[]> {
-    const [row] = await this.rows("select upload_scheduler.get_schedule($1) as week", [userId]);
+  async getSchedule(userId: string): Promise<ScheduleSlot[]>;
+  /** With `{ withLimits: true }`: the week and the limits, `{ slots, limits }`. */
+  async getSchedule(userId: string, options: { withLimits: true }): Promise<Required<ScheduleWeek>>;
+  async getSchedule(userId: string, options?: { withLimits: boolean }): Promise<ScheduleSlot[] | Required<ScheduleWeek>> {
+    const [row] = options?.withLimits
+      ? await this.rows("select upload_scheduler.get_schedule($1, true) as week", [userId])
+      : await this.rows("select upload_scheduler.get_schedule($1) as week", [userId]);
     return row.week;
   }
 
@@ -593,6 +608,8 @@ export class UploadSchedulerService {
       workersSeen: row.workers_seen,
       workersSkewed: row.workers_skewed,
       maxClockSkewMs: row.max_clock_skew_ms === null ? null : Number(row.max_clock_skew_ms),
+      usersLimited: row.users_limited,
+      limitedUntil: row.limited_until ? DateTime.fromJSDate(row.limited_until) : null,
     };
   }
 

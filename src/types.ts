@@ -47,6 +47,22 @@ export interface ScheduleSlot {
   user_id?: string;
 }
 
+/** One platform limit in set_schedule's object form (see {@link ScheduleWeek}). */
+export interface ScheduleLimit {
+  max_uploads: number;
+  /** PostgreSQL interval text: "24 hours" (rolling), "1 day" (calendar, with time_zone). */
+  per: string;
+  /** null or absent: a rolling window; an IANA zone: calendar windows from midnight there. */
+  time_zone?: string | null;
+  note?: string | null;
+}
+
+/** set_schedule's object form: the week and the limits; a key left out leaves that part as it is. */
+export interface ScheduleWeek {
+  slots?: ScheduleSlot[];
+  limits?: ScheduleLimit[];
+}
+
 /** A row of upload_scheduler.upcoming_uploads: the forecast of one waiting video. */
 export interface UpcomingUpload {
   videoId: string;
@@ -242,6 +258,9 @@ export interface Health {
   workersSeen: number;
   workersSkewed: number;
   maxClockSkewMs: number | null;
+  /** Users a platform's limit holds now (one of their limits is full), and when the last of those holds ends (limitStatus gives each). */
+  usersLimited: number;
+  limitedUntil: DateTime | null;
 }
 
 /** A row of public.upload_schedule_exceptions (with its slot's name). */

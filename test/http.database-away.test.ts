@@ -55,7 +55,7 @@ t.test("hanging: every route answers at the endpoint's time limit", async (t) =>
 
 t.test("a fault that is not the database's is a 500, saying what failed", async (t) => {
   const service = {
-    health: async () => ({ lastTickAt: null, lastTickAgeMs: null, lastTickClaimed: null, lastTickDurationMs: null, ticksLastHour: 0, waiting: 0, pending: 0, uploading: 0, failedRetryable: 0, failedForGood: 0, oldestWaitingAgeMs: null, overdueUploads: 0 }),
+    health: async () => ({ lastTickAt: null, lastTickAgeMs: null, lastTickClaimed: null, lastTickDurationMs: null, ticksLastHour: 0, waiting: 0, pending: 0, uploading: 0, failedRetryable: 0, failedForGood: 0, oldestWaitingAgeMs: null, overdueUploads: 0, usersLimited: 0, limitedUntil: null }),
   } as unknown as UploadSchedulerService;
   // The dashboard's own query of the users fails as a bug would (the database itself answers).
   const pool = {

@@ -48,6 +48,21 @@ t.test("a calendar limit in a zone: at most 2 per day from midnight in America/L
   t.equal(await claim(db, user, "2026-12-01T08:00:00Z"), 1, "at Pacific midnight the day's count starts again");
 });
 
+t.test("a calendar limit's day starts at its real midnight, also on a day the clocks change (Los Angeles, 8 March 2026: 23 hours)", async (t) => {
+  const db = await testDatabase(t);
+  const { user } = await openAllWeek(db, 10);
+  await db.q("insert into upload_limits (user_id, max_uploads, per, time_zone) values ($1, 2, '1 day', 'America/Los_Angeles')", [user]);
+  // Saturday 7 March 23:30 PST is 07:30 UTC; Sunday's midnight (still PST) is 08:00 UTC; the
+  // clocks go forward at 10:00 UTC; Monday's midnight (PDT) is 07:00 UTC on the 9th.
+  t.equal(await claim(db, user, "2026-03-08T07:30:00Z"), 1);
+  t.equal(await claim(db, user, "2026-03-08T07:31:00Z"), 1);
+  t.equal(await claim(db, user, "2026-03-08T07:32:00Z"), 0, "Saturday's two");
+  t.equal(await claim(db, user, "2026-03-08T08:00:00Z"), 1, "Sunday midnight PST: Saturday's claims no longer count");
+  t.equal(await claim(db, user, "2026-03-09T06:59:00Z"), 1, "Sunday 23:59 PDT: the second of Sunday");
+  t.equal(await claim(db, user, "2026-03-09T06:59:30Z"), 0, "Sunday is full");
+  t.equal(await claim(db, user, "2026-03-09T07:00:00Z"), 1, "Monday midnight PDT, an hour earlier in UTC");
+});
+
 t.test("what counts: pending, uploading and uploaded; a failed upload and a claim given back do not", async (t) => {
   const db = await testDatabase(t);
   const { user, ids } = await openAllWeek(db, 6);
@@ -106,4 +121,90 @@ t.test("bad limits are refused with a SQLSTATE, a message and a hint, and change
   const [{ id }] = await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 5, '1 day') returning id", [user]);
   const other = await addUser(db);
   await rejects(t, db.q("update upload_limits set user_id = $1 where id = $2", [other, id]), "UPIMM", /The user of limit .* cannot change/);
+});
+
+t.test("limits in set_schedule's JSON: {slots, limits} replaces both, get_schedule(u, true) gives them back, and a bad limit changes nothing", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  const week = {
+    slots: [{ day: "monday", start_time: "09:00:00", end_time: "11:59:59", max_uploads: 3 }],
+    limits: [
+      { max_uploads: 50, per: "24 hours", note: "Instagram: 50 in any 24 hours" },
+      { max_uploads: 10, per: "1 day", time_zone: "America/Los_Angeles" },
+    ],
+  };
+  await db.q("select upload_scheduler.set_schedule($1, $2)", [user, JSON.stringify(week)]);
+  const [{ back }] = await db.q("select upload_scheduler.get_schedule($1, true) as back", [user]);
+  t.match(back.slots, [{ day: "monday", start_time: "09:00:00", end_time: "11:59:59", max_uploads: 3 }], "the slots come back");
+  t.same(back.limits, [
+    { max_uploads: 50, per: "24:00:00", time_zone: null, note: "Instagram: 50 in any 24 hours" },
+    { max_uploads: 10, per: "1 day", time_zone: "America/Los_Angeles", note: null },
+  ], "and the limits, rolling first");
+  const [{ array }] = await db.q("select upload_scheduler.get_schedule($1) as array", [user]);
+  t.same(array, back.slots, "get_schedule(u) is still the week's array alone");
+
+  // Round trip: nothing changes, ids kept.
+  const ids = async () => (await db.q("select id from upload_limits where user_id = $1 order by id", [user])).map((r: any) => r.id);
+  const idsBefore = await ids();
+  const before = await snapshot(db);
+  await db.q("select upload_scheduler.set_schedule($1, upload_scheduler.get_schedule($1, true))", [user]);
+  t.equal(await snapshot(db), before, "set_schedule(u, get_schedule(u, true)) changes nothing");
+  t.same(await ids(), idsBefore, "the limits keep their ids");
+
+  // The array form leaves the limits alone; {"limits": [...]} alone leaves the week alone.
+  await db.q("select upload_scheduler.set_schedule($1, $2)", [user, JSON.stringify(week.slots)]);
+  t.same(await ids(), idsBefore, "an array replaces the week only");
+  await db.q("select upload_scheduler.set_schedule($1, $2)", [user, JSON.stringify({ limits: [{ max_uploads: 1, per: "1 hour" }] })]);
+  t.match(await db.q("select max_uploads, per::text from upload_limits where user_id = $1", [user]), [{ max_uploads: 1, per: "01:00:00" }],
+    "the limits are replaced");
+  t.equal((await db.q("select count(*)::int as n from upload_schedules where user_id = $1", [user]))[0].n, 1, "the week is kept");
+  await queueVideos(db, user, 3);
+  // Monday 09:30 and 09:40 in Kolkata: the slot has room for 3, the new limit for 1 an hour.
+  t.equal(await claim(db, user, "2026-11-30T04:00:00Z"), 1, "one claimed");
+  t.equal(await claim(db, user, "2026-11-30T04:10:00Z"), 0, "the new limit is the claim's: no second within the hour");
+
+  const state = await snapshot(db);
+  const bad: Array<[unknown, string, RegExp]> = [
+    [{ limits: [{ max_uploads: -1, per: "1 day" }] }, "UPQTA", /^limit 1 \(-1 per 1 day\): Limit max_uploads -1 is missing or negative/],
+    [{ limits: [{ max_uploads: 1, per: "1 day", time_zone: "Mars/Base" }] }, "UPTZN", /^limit 1 .*Mars\/Base/],
+    [{ limits: [{ max_uploads: 1, per: "30 hours", time_zone: "UTC" }] }, "UPARG", /not a whole number of days/],
+    [{ limits: [{ max_uploads: 1, per: "soon" }] }, "UPARG", /per "soon" is not an interval/],
+    [{ limits: [{ max_uploads: 1, per: "1 day", every: 2 }] }, "UPJSN", /unknown key "every"/],
+    [{ limits: [{ max_uploads: 1, per: "1 day" }, { max_uploads: 1, per: "24 hours" }] }, "UPJSN", /limit 2 repeats limit 1/],
+    [{ limits: {} }, "UPJSN", /"limits" is object, not a JSON array/],
+    [{ slots: {} }, "UPJSN", /"slots" is object/],
+    [{ limit: [] }, "UPJSN", /^p_slots is object, not a JSON array of slots nor .*: unknown key "limit"/],
+    [{}, "UPJSN", /neither "slots" nor "limits"/],
+    // A good slot beside a bad limit: all or nothing.
+    [{ slots: [], limits: [{ max_uploads: "many", per: "1 day" }] }, "UPQTA", /max_uploads "many" is not a whole number/],
+  ];
+  for (const [json, code, message] of bad) {
+    await rejects(t, db.q("select upload_scheduler.set_schedule($1, $2)", [user, JSON.stringify(json)]), code, message);
+  }
+  await rejects(t, db.q("select upload_scheduler.get_schedule($1, null)", [user]), "UPARG", /p_with_limits is NULL/);
+  t.equal(await snapshot(db), state, "none of them changed anything");
+  t.equal((await db.q("select count(*)::int as n from upload_limits"))[0].n, 1);
+
+  // Through the typed client.
+  const service = new UploadSchedulerService(db.pool);
+  await service.setSchedule(user, { limits: [] });
+  t.same((await service.getSchedule(user, { withLimits: true })).limits, [], "[] removes every limit");
+});
+
+t.test("health() and the metrics say how many users a limit holds, and until when", async (t) => {
+  const db = await testDatabase(t);
+  const { user } = await openAllWeek(db, 5);
+  const { user: free } = await openAllWeek(db, 5);
+  await db.q("insert into upload_limits (user_id, max_uploads, per) values ($1, 1, '2 hours'), ($2, 10, '2 hours')", [user, free]);
+  const health = async (at: string) => (await db.q("select users_limited, limited_until from upload_scheduler.health(p_now => $1)", [at]))[0];
+  t.same(await health("2026-11-30T10:00:00Z"), { users_limited: 0, limited_until: null }, "no limit full: nobody held");
+  t.equal(await claim(db, user, "2026-11-30T10:00:00Z"), 1);
+  t.equal(await claim(db, free, "2026-11-30T10:00:00Z"), 1);
+  t.same(await health("2026-11-30T10:30:00Z"), { users_limited: 1, limited_until: new Date("2026-11-30T12:00:00Z") },
+    "the user whose limit is full, until the window moves past its claim");
+  t.same(await health("2026-11-30T12:00:00Z"), { users_limited: 0, limited_until: null }, "two hours later, nobody");
+  const service = new UploadSchedulerService(db.pool);
+  const h = await service.health({ now: "2026-11-30T10:30:00Z" });
+  t.equal(h.usersLimited, 1);
+  t.equal(h.limitedUntil?.toUTC().toISO(), "2026-11-30T12:00:00.000Z");
 });

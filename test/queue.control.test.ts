@@ -86,3 +86,37 @@ t.test("withdraw_video: a waiting video is cancelled with its reason on record, 
   const [plain] = await db.q("select last_error from upload_scheduler.withdraw_video($1)", [a]);
   t.equal(plain.last_error, "withdrawn", "without a reason, the record says withdrawn");
 });
+
+t.test("move_to_position: a video given a place in its user's queue; the others keep their order, created_at untouched", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 10 });
+  const [a, b, c, d, e] = await queueVideos(db, user, 5);
+  const service = new UploadSchedulerService(db.pool);
+  const order = async () => (await service.upcomingUploads({ userId: user, now: MONDAY_9 })).map((f) => f.videoId);
+  const created = async () => (await db.q("select id, created_at from videos order by id")).map((r: any) => `${r.id} ${r.created_at.toISOString()}`);
+  const createdBefore = await created();
+
+  await db.q("select upload_scheduler.move_to_position($1, 2)", [e]);
+  t.same(await order(), [a, e, b, c, d], "e second, the rest in order (the forecast shows it)");
+  await service.moveToPosition(a, 4);
+  t.same(await order(), [e, b, c, a, d], "a fourth");
+  await db.q("select upload_scheduler.move_to_position($1, 99)", [e]);
+  t.same(await order(), [b, c, a, d, e], "past the end: the end");
+  await db.q("select upload_scheduler.move_to_position($1, 1)", [d]);
+  t.same(await order(), [d, b, c, a, e], "1: the head, like move_to_front");
+  await db.q("select upload_scheduler.move_to_position($1, 3)", [d]);
+  t.same(await order(), [b, c, d, a, e], "and back down to third");
+  t.same(await created(), createdBefore, "no created_at was rewritten");
+  const [preview] = await db.q("select would_claim from upload_scheduler.preview_tick($1)", [MONDAY_9]);
+  t.same(preview.would_claim, [b, c, d, a, e], "the preview follows");
+  const claimed = await db.q("select id from upload_scheduler.claim_due_videos($1, 3)", [MONDAY_9]);
+  t.same(claimed.map((r: any) => r.id).sort(), [b, c, d].sort(), "and the claim takes the first three");
+
+  const before = await snapshot(db);
+  await rejects(t, db.q("select upload_scheduler.move_to_position($1, 0)", [a]), "UPARG", /p_position 0 is not a position/);
+  await rejects(t, db.q("select upload_scheduler.move_to_position($1, null)", [a]), "UPARG");
+  await rejects(t, db.q("select upload_scheduler.move_to_position($1, 1)", [b]), "UPSTS", /move_to_position cannot act on it/);
+  await rejects(t, db.q("select upload_scheduler.move_to_position('00000000-0000-4000-8000-000000000000', 1)"), "UPNVD");
+  t.equal(await snapshot(db), before, "a refused move changes nothing");
+});

@@ -1,5 +1,7 @@
 -- How the scheduler is doing, in one row, from what the database knows: its own tick log and
 -- the videos' partial indexes (each count reads one small index, never the uploads of the past).
+-- (Its columns grew with the platforms' limits: users_limited, limited_until.)
+drop function if exists upload_scheduler.health(interval, integer, timestamptz);
 create or replace function upload_scheduler.health(
   p_interrupted_after interval default '35 minutes',
   p_max_attempts integer default 3,
@@ -24,7 +26,9 @@ returns table (
   users_paused integer,
   workers_seen integer,
   workers_skewed integer,
-  max_clock_skew_ms double precision
+  max_clock_skew_ms double precision,
+  users_limited integer,
+  limited_until timestamptz
 )
 language plpgsql
 stable
@@ -55,7 +59,7 @@ begin
          (select count(*)::int from public.videos v where v.status = 'initiate' and v.last_outcome = 'unknown'),
          (select count(*)::int from public.users u where u.held_until > p_now),
          (select count(*)::int from public.users u where u.uploads_paused_until > p_now),
-         w.seen, w.skewed, w.max_skew
+         w.seen, w.skewed, w.max_skew, lim.users, lim.until
   from (select null) one
   left join lateral (
     select t.at, t.claimed, t.duration_ms from upload_scheduler.ticks t
@@ -69,9 +73,16 @@ begin
            max(abs(w.clock_skew_ms)) as max_skew
     from upload_scheduler.workers w
     where w.seen_at > now() - interval '5 minutes'
-  ) w;
+  ) w
+  cross join lateral (
+    -- Users a platform's limit holds now (one of their limits is full), and until when the last
+    -- of those holds lasts (limit_status names them).
+    select count(distinct u.user_id)::int as users, max(u.frees_at) as until
+    from upload_scheduler_private.limit_usage(array(select distinct l.user_id from public.upload_limits l), p_now) u
+    where u.frees_at is not null
+  ) lim;
 end;
 $$;
 
 comment on function upload_scheduler.health(interval, integer, timestamptz) is
-  E'How the scheduler is doing at p_now, in one row: the last tick (when, how long ago, what it claimed, how long it took), ticks in the last hour, videos waiting / pending / uploading / failed and retryable / failed for good (attempts used up, or permanent), the oldest waiting video''s age, uploads running longer than p_interrupted_after, running attempts whose lease has run out (by the database''s clock), videos whose last outcome stayed unknown, users held (a destination said to retry later) and paused, and the workers seen in the last five minutes with those whose clock is more than 30 s off. Pass the worker''s INTERRUPTED_AFTER and MAX_ATTEMPTS.';
+  E'How the scheduler is doing at p_now, in one row: the last tick (when, how long ago, what it claimed, how long it took), ticks in the last hour, videos waiting / pending / uploading / failed and retryable / failed for good (attempts used up, or permanent), the oldest waiting video''s age, uploads running longer than p_interrupted_after, running attempts whose lease has run out (by the database''s clock), videos whose last outcome stayed unknown, users held (a destination said to retry later) and paused, the workers seen in the last five minutes with those whose clock is more than 30 s off, and the users a platform''s limit holds (a limit full at p_now: users_limited) with the instant the last of those holds ends (limited_until; limit_status gives each). Pass the worker''s INTERRUPTED_AFTER and MAX_ATTEMPTS.';

@@ -256,6 +256,7 @@ begin
       'upload_scheduler.slot_status(uuid, timestamptz)',
       'upload_scheduler.limit_status(uuid, timestamptz)',
       'upload_scheduler.get_schedule(uuid)',
+      'upload_scheduler.get_schedule(uuid, boolean)',
       'upload_scheduler.upcoming_uploads(uuid, interval, timestamptz)',
       'upload_scheduler.upcoming_windows(uuid, interval, timestamptz)',
       -- The one their row-level security policies call.
@@ -298,6 +299,7 @@ begin
     'upload_scheduler.finish_upload(uuid, boolean, text, timestamptz)',
     'upload_scheduler.retry_video(uuid)',
     'upload_scheduler.move_to_front(uuid)',
+    'upload_scheduler.move_to_position(uuid, integer)',
     'upload_scheduler.withdraw_video(uuid, text)',
     'upload_scheduler.set_schedule(uuid, jsonb)',
     'upload_scheduler.pause_uploads(uuid, timestamptz, text, timestamptz)',

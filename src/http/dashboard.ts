@@ -106,6 +106,7 @@ function healthRow(h: Health): string {
   ${cell("leases run out", String(h.leasesRunOut), h.leasesRunOut > 0)}
   ${cell("outcomes unknown", String(h.unknownOutcomes), h.unknownOutcomes > 0)}
   ${cell("users held", String(h.usersHeld), h.usersHeld > 0)}
+  ${cell("users limited", h.usersLimited > 0 && h.limitedUntil ? `${h.usersLimited} (until ${h.limitedUntil.toUTC().toFormat("ccc HH:mm")} UTC)` : String(h.usersLimited), h.usersLimited > 0)}
   ${cell("workers", h.workersSkewed ? `${h.workersSeen} (${h.workersSkewed} clock off)` : String(h.workersSeen), h.workersSkewed > 0)}
 </section>`;
 }
