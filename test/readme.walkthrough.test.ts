@@ -36,7 +36,8 @@ t.test("the README's psql walkthrough and everyday recipes run as written", asyn
     rmSync(uploads, { recursive: true, force: true });
   });
   await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
-  const dashboard = worker.output().match(/^Dashboard, health and metrics: (\S+)$/m)?.[1];
+  // (Printed beside the start's log line, not necessarily before it reaches us.)
+  const dashboard = await waitFor("the dashboard's URL", async () => worker.output().match(/^Dashboard, health and metrics: (\S+)$/m)?.[1]);
   t.ok(dashboard, "the dashboard's URL is printed");
 
   const psql = (sql: string) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db.url], { input: sql, encoding: "utf8" });

@@ -18,6 +18,8 @@ t.test("npm start prints the endpoint's URL; /metrics counts the ticks, claims a
   const worker = startWorker(t, db, { MEDIA_PROCESS_MODULE: SCRIPTED_MEDIA, MEDIA_LOG: mediaLog().file, HTTP_PORT: String(port) });
   await waitFor("the worker to start", async () => worker.events("worker_started").length > 0);
   const url = `http://127.0.0.1:${port}/`;
+  // (Printed beside the start's log line, not necessarily before it reaches us.)
+  await waitFor("the endpoint's URL", async () => worker.output().includes(`Dashboard, health and metrics: ${url}\n`)).catch(() => false);
   t.ok(worker.output().includes(`Dashboard, health and metrics: ${url}\n`), "the URL is printed on a line of its own");
   t.equal(worker.events("worker_started")[0]?.dashboard, url, "and in the start's log line");
 
