@@ -208,3 +208,22 @@ t.test("health() and the metrics say how many users a limit holds, and until whe
   t.equal(h.usersLimited, 1);
   t.equal(h.limitedUntil?.toUTC().toISO(), "2026-11-30T12:00:00.000Z");
 });
+
+t.test("a retry-later from a destination holds the user's claims until the time it gives, then the tick claims again", async (t) => {
+  const db = await testDatabase(t);
+  const { user, ids } = await openAllWeek(db, 3);
+  const tick = async (at: string) => (await db.q("select id from upload_scheduler.claim_due_videos($1)", [at])).map((r: any) => r.id);
+  t.equal((await tick("2026-11-30T10:00:00Z")).length, 3, "three claimed");
+  const [begun] = await db.q("select (b).attempt, (b).token from upload_scheduler.begin_attempt($1, 'host:1', '1 minute', '5 minutes', '2026-11-30T10:00:00Z') b",
+    [ids[0]]);
+  await db.q("select upload_scheduler.end_attempt($1, $2, $3, 'retry_later', '429 quotaExceeded', null, '2026-11-30T14:00:00Z', '2026-11-30T10:01:00Z')",
+    [ids[0], begun.attempt, begun.token]);
+  // The other two go back to the queue (their claims were never started).
+  await db.q("select upload_scheduler.reset_stale_pending_videos('30 minutes', '2026-11-30T11:00:00Z')");
+  const [held] = await db.q("select held_until, hold_reason from users where id = $1", [user]);
+  t.match(held, { held_until: new Date("2026-11-30T14:00:00Z"), hold_reason: /429 quotaExceeded/ }, "the user is held until 14:00");
+  t.match(await db.q("select room, note from upload_scheduler.preview_tick('2026-11-30T13:59:00Z') where user_id = $1", [user]),
+    [{ room: 0, note: /^paused until 2026-11-30 14:00:00\+00: held: 429 quotaExceeded/ }], "the preview says why and until when");
+  t.same(await tick("2026-11-30T13:59:00Z"), [], "nothing is claimed while it holds");
+  t.equal((await tick("2026-11-30T14:00:00Z")).length, 3, "at 14:00 the tick claims the user's videos again");
+});
