@@ -3,6 +3,7 @@ import { constants } from "node:fs";
 import { access, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
+import { MIN_TOKEN_LENGTH } from "./http/auth.js";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.js";
 
 /** Everything the runner reads from the environment, read once at start. */
@@ -37,6 +38,8 @@ export interface Config {
   /** Whether HTTP_PORT was set: a port set by hand that is taken stops the start; the default's only warns. */
   httpPortSet: boolean;
   httpHost: string;
+  /** DASHBOARD_TOKEN: switches the dashboard's actions and the JSON API on; every request then needs it. */
+  dashboardToken: string | undefined;
   /** LOG_LEVEL: the least severe level written. */
   logLevel: LogLevel;
   /** LOG_FORMAT; undefined: pretty lines in a terminal, JSON otherwise. */
@@ -85,9 +88,13 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): { config: Con
     httpPort: env.HTTP_PORT === "0" ? 0 : wholeNumber(env, "HTTP_PORT", 8377, problems, 65535),
     httpPortSet: Boolean(env.HTTP_PORT),
     httpHost: env.HTTP_HOST || "127.0.0.1",
+    dashboardToken: env.DASHBOARD_TOKEN || undefined,
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems),
     logFormat: env.LOG_FORMAT ? oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, undefined, problems, "pretty lines in a terminal and JSON otherwise") : undefined,
   };
+  if (config.dashboardToken !== undefined && config.dashboardToken.length < MIN_TOKEN_LENGTH) {
+    problems.push(`DASHBOARD_TOKEN is ${config.dashboardToken.length} characters long: use ${MIN_TOKEN_LENGTH} or more (e.g. openssl rand -hex 24), or unset it for a read-only dashboard.`);
+  }
   return { config, problems };
 }
 

@@ -67,6 +67,9 @@ export const LOG_EVENTS = {
   // The HTTP endpoint and the rest
   http_unavailable: "the HTTP endpoint could not listen on HTTP_PORT (the default was taken): the worker runs without it",
   http_request_failed: "an HTTP request could not be answered in full (the database did not answer in time, say)",
+  http_action: "the dashboard ran an action (retry, withdraw, upload next, pause, resume, a slot switched) through its SQL function",
+  http_action_refused: "a dashboard action without the page's CSRF token, or from another origin, was refused",
+  http_login_refused: "a login to the dashboard with a wrong token was refused",
   graphile_worker: "a line from Graphile Worker itself; `msg` is its own",
   unhandled_rejection: "a promise rejection nobody handled: logged, and the worker goes on",
   uncaught_exception: "an exception nobody caught: the worker shuts down in order",

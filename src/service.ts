@@ -49,7 +49,7 @@ export function inZone(value: Date | null, zone: string): DateTime | null {
   return value ? DateTime.fromJSDate(value, { zone }) : null;
 }
 
-function toVideo(row: any): Video {
+export function toVideo(row: any): Video {
   const zone: string = row.time_zone;
   return {
     id: row.id,

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { Logger as GraphileLogger, run, type Runner } from "graphile-worker";
 import { errorText, GateClosedError, isConnectionError, WaitingPool } from "./db/pool.js";
 import { endpointPool, startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
+import { EndpointAuth } from "./http/auth.js";
 import type { Config, Durations } from "./config.js";
 import type { Logger } from "./log.js";
 import { drainUploads, schedulerParts, WORKER_ID, type UploadRunning } from "./scheduler.js";
@@ -76,6 +77,7 @@ export async function startScheduler(options: {
         metrics: parts.metrics, policy: parts.policy, logger,
         notReady: () => (parts.outcomes.blocked ? `taking no jobs: ${parts.outcomes.blocked}` : null),
         notes: () => [clockNote()].filter((n): n is string => n !== null),
+        auth: new EndpointAuth(config.dashboardToken),
       });
     } catch (error) {
       await httpPool.end();

@@ -99,7 +99,7 @@ t.test("move_to_position: a video given a place in its user's queue; the others 
 
   await db.q("select upload_scheduler.move_to_position($1, 2)", [e]);
   t.same(await order(), [a, e, b, c, d], "e second, the rest in order (the forecast shows it)");
-  await service.moveToPosition(a, 4);
+  await service.moveToPosition(a!, 4);
   t.same(await order(), [e, b, c, a, d], "a fourth");
   await db.q("select upload_scheduler.move_to_position($1, 99)", [e]);
   t.same(await order(), [b, c, a, d, e], "past the end: the end");

@@ -19,7 +19,7 @@ t.test("readConfig: the contract's defaults, and every bad number at once", asyn
   t.same(readConfig({ SOURCE_ROOTS: "/srv/media:/mnt/clips" }).sourceRoots, ["/srv/media", "/mnt/clips"]);
   t.equal(readConfig({ DATA_DIR: "/srv/x", START_GRACE: "0 seconds" }).uploadDir, "/srv/x/uploads");
   try {
-    readConfig({ UPLOAD_CONCURRENCY: "0", MAX_ATTEMPTS: "three", EMBEDDED_PG_PORT: "70000", START_GRACE: "1 minute" });
+    readConfig({ UPLOAD_CONCURRENCY: "0", MAX_ATTEMPTS: "three", EMBEDDED_PG_PORT: "70000", START_GRACE: "1 minute", DASHBOARD_TOKEN: "secret" });
     t.fail("should throw");
   } catch (error) {
     t.type(error, ConfigError);
@@ -27,7 +27,10 @@ t.test("readConfig: the contract's defaults, and every bad number at once", asyn
       'EMBEDDED_PG_PORT="70000" is not a whole number from 1 to 65535; unset it for the default 54329.',
       'UPLOAD_CONCURRENCY="0" is not a positive whole number; unset it for the default 4.',
       'MAX_ATTEMPTS="three" is not a positive whole number; unset it for the default 3.',
+      "DASHBOARD_TOKEN is 6 characters long: use 16 or more (e.g. openssl rand -hex 24), or unset it for a read-only dashboard.",
     ]);
+    t.equal(readConfig({ DASHBOARD_TOKEN: "0123456789abcdef" }).dashboardToken, "0123456789abcdef", "16 characters are enough");
+    t.equal(readConfig({}).dashboardToken, undefined, "unset: no actions");
   }
 });
 

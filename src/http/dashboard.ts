@@ -40,7 +40,15 @@ function duration(ms: number | null): string {
 export async function renderDashboard(
   service: UploadSchedulerService,
   queries: DashboardQueries,
-  options: { userId?: string | null; policy: { interruptedAfter: string; maxAttempts: number }; now?: DateTime },
+  options: {
+    userId?: string | null;
+    policy: { interruptedAfter: string; maxAttempts: number };
+    now?: DateTime;
+    /** With DASHBOARD_TOKEN: the forms of the actions, carrying this CSRF value. Null: read-only. */
+    actions?: { csrf: string } | null;
+    /** What the last action did, or why it was refused (shown once, as text). */
+    notice?: { done?: string | null; error?: string | null };
+  },
 ): Promise<{ status: number; html: string }> {
   const now = options.now ?? DateTime.now();
   const [health, users] = await Promise.all([service.health({ ...options.policy, now }), queries.listUsers()]);
@@ -52,8 +60,9 @@ export async function renderDashboard(
     user = UUID.test(options.userId) ? users.find((u) => u.id === options.userId) ?? (await queries.getUser(options.userId)) : null;
     if (user && !users.some((u) => u.id === user!.id)) users.push(user);
   }
+  const actions = options.actions ?? null;
   if (user) {
-    body = await userSections(service, queries, user, now);
+    body = await userSections(service, queries, user, now, actions, options.policy);
   } else if (options.userId) {
     status = 404;
     body = `<p class="empty" id="no-user">No user with id <code>${escapeHtml(options.userId)}</code>: choose one above.</p>`;
@@ -78,9 +87,10 @@ export async function renderDashboard(
     <button type="submit">Show</button>
   </form>
 </header>
+${options.notice?.done ? `<p class="notice done" id="notice" role="status">Done: ${escapeHtml(options.notice.done)}.</p>` : ""}${options.notice?.error ? `<p class="notice error" id="notice" role="alert">Refused: ${escapeHtml(options.notice.error)}</p>` : ""}
 ${healthRow(health)}
 ${body}
-<footer>Read-only. Refreshes every 30 seconds. Times are in the user's zone. <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></footer>
+<footer>${actions ? `Actions on (DASHBOARD_TOKEN). <form method="post" action="/logout" class="inline"><button type="submit">Log out</button></form>` : "Read-only (set DASHBOARD_TOKEN for actions)."} Refreshes every 30 seconds. Times are in the user's zone. <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></footer>
 </body>
 </html>
 `;
@@ -111,16 +121,28 @@ function healthRow(h: Health): string {
 </section>`;
 }
 
-async function userSections(service: UploadSchedulerService, queries: DashboardQueries, user: User, now: DateTime): Promise<string> {
+/** A one-button form posting an action, with the page's CSRF value; "" when actions are off. */
+function action(actions: { csrf: string } | null, name: string, fields: Record<string, string>, label: string, extra = ""): string {
+  if (!actions) return "";
+  const hidden = Object.entries({ ...fields, csrf: actions.csrf }).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join("");
+  return `<form method="post" action="/actions/${name}" class="inline action-${name}">${hidden}${extra}<button type="submit">${escapeHtml(label)}</button></form>`;
+}
+
+async function userSections(
+  service: UploadSchedulerService, queries: DashboardQueries, user: User, now: DateTime,
+  actions: { csrf: string } | null = null, policy: { maxAttempts: number } = { maxAttempts: 3 },
+): Promise<string> {
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
-  const [slots, queue, attempts, exceptions, claimed, limits] = await Promise.all([
+  const back = { back: user.id };
+  const [slots, queue, attempts, exceptions, claimed, limits, failed] = await Promise.all([
     service.getSlotStatus(user.id, now),
     service.upcomingUploads({ userId: user.id, now }),
     queries.recentAttempts({ userId: user.id, limit: 20 }),
     queries.getExceptions(user.id, week[0]!.toISODate()!, week[6]!.toISODate()!),
     queries.claimedVideos(user.id),
     service.limitStatus(user.id, now),
+    queries.failedVideos(user.id),
   ]);
   const titles = new Map<string, string | null>();
   if (queue.length > 0) {
@@ -129,17 +151,26 @@ async function userSections(service: UploadSchedulerService, queries: DashboardQ
   const paused = user.uploadsPausedUntil;
   const pause = paused === null || (paused !== "infinity" && paused <= now)
     ? ""
-    : `<p class="paused" id="pause">Paused ${paused === "infinity" ? "until resumed" : `until ${escapeHtml(paused.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}`}${user.pauseReason ? `: ${escapeHtml(user.pauseReason)}` : ""}. Nothing of this user is claimed meanwhile.</p>`;
+    : `<div class="paused" id="pause">Paused ${paused === "infinity" ? "until resumed" : `until ${escapeHtml(paused.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}`}${user.pauseReason ? `: ${escapeHtml(user.pauseReason)}` : ""}. Nothing of this user is claimed meanwhile. ${action(actions, "resume", { user: user.id, ...back }, "Resume uploads")}</div>`;
+  const pauseForm = pause === "" && actions
+    ? `<div id="pause-form">${action(actions, "pause", { user: user.id, ...back }, "Pause uploads", `<label>reason <input name="reason" maxlength="200" placeholder="why (optional)"></label>`)}</div>`
+    : "";
   const held = user.heldUntil && user.heldUntil > now
     ? `<p class="paused" id="hold">Held until ${escapeHtml(user.heldUntil.setZone(user.timeZone).toFormat("ccc d LLL HH:mm"))}${user.holdReason ? `: ${escapeHtml(user.holdReason)}` : ""} (the destination said to retry later). Nothing of this user is claimed meanwhile.</p>`
     : "";
-  return `${pause}${held}
+  const retryable = (v: (typeof failed)[number]) =>
+    v.lastOutcome === "withdrawn" ? "withdrawn: never retried by the sweep"
+      : v.lastOutcome === "permanent" ? "failed for good (the destination refused it)"
+      : v.attempts - v.freeAttempts >= policy.maxAttempts ? `attempts used up (${policy.maxAttempts}): only a retry by hand sends it again`
+      : "retried by the sweep after the cool-down (RETRY_FAILED_AFTER)";
+  return `${pause}${held}${pauseForm}
 <section id="week" aria-label="week">
   <h2>The week <small>in ${escapeHtml(user.timeZone)}, now ${escapeHtml(local.toFormat("cccc d LLLL, HH:mm"))}</small></h2>
   <div class="grid">
     <div class="hours">${Array.from({ length: 25 }, (_, h) => `<span style="top:${(h / 24) * 100}%">${String(h).padStart(2, "0")}:00</span>`).join("")}</div>
     ${week.map((date) => dayColumn(date, slots, exceptions, local)).join("\n    ")}
   </div>
+  ${actions && slots.length ? `<details id="slot-switches"><summary>Switch slots on or off</summary><ul>${slots.map((s) => `<li data-slot-id="${escapeHtml(s.slotId)}">${escapeHtml(s.slotName ?? "slot")} · ${escapeHtml(s.day)} ${escapeHtml(s.startTime.slice(0, 5))}–${escapeHtml(s.endTime.slice(0, 5))} · ${s.isActive ? "on" : "off"} ${action(actions, "slot", { slot: s.slotId, active: s.isActive ? "false" : "true", ...back }, s.isActive ? "Switch off" : "Switch on")}</li>`).join("")}</ul></details>` : ""}
 </section>
 ${limits.length === 0 ? "" : `<section id="limits" aria-label="limits">
   <h2>Limits <small>the platforms' caps, beside the slots</small></h2>
@@ -151,10 +182,17 @@ ${limits.length === 0 ? "" : `<section id="limits" aria-label="limits">
 <section id="queue" aria-label="queue">
   <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
   ${queue.length + claimed.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
-    <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th></tr></thead>
-    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}${progress(c.bytesSent, c.bytesTotal)}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td></tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td></tr>`).join("")}</tbody>
+    <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th>${actions ? "<th>actions</th>" : ""}</tr></thead>
+    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}${progress(c.bytesSent, c.bytesTotal)}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td>${actions ? "<td></td>" : ""}</tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td>${actions ? `<td>${q.queuePosition > 1 ? action(actions, "front", { video: q.videoId, ...back }, "Upload next") : ""}${action(actions, "withdraw", { video: q.videoId, ...back }, "Cancel", `<input name="reason" maxlength="200" placeholder="reason" aria-label="reason">`)}</td>` : ""}</tr>`).join("")}</tbody>
   </table>`}
 </section>
+${failed.length === 0 ? "" : `<section id="failed" aria-label="failed videos">
+  <h2>Failed <small>and what happens to each next</small></h2>
+  <table>
+    <thead><tr><th>video</th><th>attempts</th><th>last error</th><th>failed</th><th>next</th>${actions ? "<th>actions</th>" : ""}</tr></thead>
+    <tbody>${failed.map((v) => `<tr data-video-id="${escapeHtml(v.id)}"><td>${escapeHtml(v.title ?? v.id)}</td><td>${v.attempts}</td><td>${escapeHtml(v.lastError ?? "")}</td><td>${escapeHtml(v.finishedAt?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(retryable(v))}</td>${actions ? `<td>${action(actions, "retry", { video: v.id, ...back }, "Retry now")}</td>` : ""}</tr>`).join("")}</tbody>
+  </table>
+</section>`}
 <section id="attempts" aria-label="attempts">
   <h2>Recent attempts</h2>
   ${attempts.length === 0 ? `<p class="empty">No attempt yet.</p>` : `<table>
@@ -216,7 +254,14 @@ form { display: flex; gap: .5rem; align-items: center; }
 .stat { background: #fff; border: 1px solid #dde; border-radius: 6px; padding: .35rem .7rem; min-width: 7rem; }
 .stat span { display: block; color: #667; font-size: .8rem; } .stat.warn { border-color: #d08a00; background: #fff7e6; }
 .paused { background: #fff0f0; border: 1px solid #d66; padding: .5rem .8rem; border-radius: 6px; }
-.grid { display: grid; grid-template-columns: 3.5rem repeat(7, 1fr); gap: 4px; }
+.grid { display: grid; grid-template-columns: 3.5rem repeat(7, minmax(0, 1fr)); gap: 4px; }
+section { max-width: 100%; overflow-x: auto; } select { max-width: 100%; }
+@media (max-width: 600px) {
+  body { margin: 0 .5rem 1rem; } header { flex-wrap: wrap; gap: .5rem; } header form { flex-wrap: wrap; }
+  .grid { grid-template-columns: 2rem repeat(7, minmax(0, 1fr)); gap: 2px; } .hours { font-size: .55rem; }
+  .day h3 { font-size: .65rem; } .slot { font-size: .6rem; padding: 0 1px; } .stat { min-width: 5.5rem; }
+  form.inline input[name=reason] { width: 5rem; }
+}
 .hours { position: relative; margin-top: 2.2rem; height: 720px; font-size: .7rem; color: #889; }
 .hours span { position: absolute; transform: translateY(-50%); }
 .day h3 { font-size: .85rem; margin: 0; height: 2.2rem; } .day.today h3 { color: #0b63c5; }
@@ -229,7 +274,34 @@ form { display: flex; gap: .5rem; align-items: center; }
 table { border-collapse: collapse; background: #fff; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eef; }
 .outcome-failed td, .outcome-timed_out td, .outcome-interrupted td { color: #a22; } .empty { color: #667; }
 footer { margin-top: 2rem; color: #889; font-size: .8rem; }
+form.inline { display: inline-flex; margin: 0 .3rem 0 0; } form.inline input[name=reason] { width: 8rem; }
+.notice { padding: .5rem .8rem; border-radius: 6px; } .notice.done { background: #eefaf0; border: 1px solid #3aa35b; } .notice.error { background: #fff0f0; border: 1px solid #d66; }
+#login { max-width: 28rem; } #login form { display: flex; gap: .5rem; }
 `;
+
+/** The login page (DASHBOARD_TOKEN set), or why there is none. */
+export function renderLogin(state: { wrong?: boolean; off?: boolean; csrf?: boolean }): string {
+  const body = state.off
+    ? `<p class="paused">The dashboard's actions and the JSON API are off: this worker has no <code>DASHBOARD_TOKEN</code>. The page at <a href="/">/</a> is read-only.</p>`
+    : state.csrf
+      ? `<p class="paused">The action was refused: it did not come from this dashboard's page (its CSRF token was missing or wrong). Go back to <a href="/">the dashboard</a> and try again.</p>`
+      : `${state.wrong ? `<p class="paused" role="alert">That is not the token.</p>` : ""}<form method="post" action="/login"><label for="token">Token</label><input id="token" name="token" type="password" autocomplete="current-password" required><button type="submit">Log in</button></form>
+<p>The token is the worker's <code>DASHBOARD_TOKEN</code>.</p>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Upload scheduler: log in</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>Upload scheduler</h1></header>
+<section id="login">${body}</section>
+</body>
+</html>
+`;
+}
 
 /**
  * The page shown while the database does not answer: what is wrong, that the worker goes on,

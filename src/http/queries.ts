@@ -1,7 +1,7 @@
 import type { DateTime } from "luxon";
 import { SchedulerError } from "../errors.js";
-import { inZone, toUser, types, type Queryable } from "../service.js";
-import type { AttemptRecord, ScheduleException, User } from "../types.js";
+import { inZone, toUser, toVideo, types, type Queryable } from "../service.js";
+import type { AttemptRecord, ScheduleException, User, Video } from "../types.js";
 
 /**
  * What the dashboard reads, beside the typed client's functions (health, slot_status,
@@ -103,4 +103,46 @@ export class DashboardQueries {
     }));
   }
 
+  /**
+   * A user's videos, newest first, optionally of one status and with a title containing `search`
+   * (case-insensitive): a page of `limit` from `offset`, and how many there are in all.
+   */
+  async videos(userId: string, options: { status?: string | null; search?: string | null; limit?: number; offset?: number } = {}): Promise<{ total: number; videos: Video[] }> {
+    const rows = await this.rows(
+      `select v.*, u.time_zone, count(*) over () as total
+       from public.videos v join public.users u on u.id = v.user_id
+       where v.user_id = $1 and ($2::text is null or v.status::text = $2)
+         and ($3::text is null or v.title ilike '%' || replace(replace(replace($3, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
+       order by v.created_at desc, v.id desc
+       limit $4 offset $5`,
+      [userId, options.status ?? null, options.search || null, Math.min(options.limit ?? 50, 500), options.offset ?? 0],
+    );
+    return { total: rows.length ? Number(rows[0].total) : 0, videos: rows.map(toVideo) };
+  }
+
+  /** A user's failed videos, latest first: what the dashboard offers to retry. */
+  async failedVideos(userId: string, limit = 50): Promise<Video[]> {
+    const rows = await this.rows(
+      `select v.*, u.time_zone from public.videos v join public.users u on u.id = v.user_id
+       where v.user_id = $1 and v.status = 'failed' order by v.finished_at desc nulls last, v.id limit $2`,
+      [userId, limit],
+    );
+    return rows.map(toVideo);
+  }
+
+  /** A new waiting video of a user (what an application's INSERT does). */
+  async addVideo(userId: string, video: { title?: string | null; sourcePath?: string | null; notBefore?: string | null }): Promise<Video> {
+    const [row] = await this.rows(
+      `with v as (insert into public.videos (user_id, title, source_path, not_before) values ($1, $2, $3, $4::timestamptz) returning *)
+       select v.*, u.time_zone from v join public.users u on u.id = v.user_id`,
+      [userId, video.title ?? null, video.sourcePath ?? null, video.notBefore ?? null],
+    );
+    return toVideo(row);
+  }
+
+  /** Switches a slot on or off, as `update upload_schedules set is_active = …` does in psql (the table's rules apply). */
+  async setSlotActive(slotId: string, active: boolean): Promise<{ userId: string } | null> {
+    const [row] = await this.rows("update public.upload_schedules set is_active = $2 where id = $1 returning user_id", [slotId, active]);
+    return row ? { userId: row.user_id } : null;
+  }
 }

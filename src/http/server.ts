@@ -6,7 +6,11 @@ import { DatabaseTimeoutError, errorText, isConnectionError, withTimeout } from 
 import type { Logger } from "../log.js";
 import { DATABASE_TIMEOUT_MS, type SchedulerMetrics } from "../metrics.js";
 import type { UploadSchedulerService } from "../service.js";
-import { escapeHtml, renderDashboard, renderUnavailable } from "./dashboard.js";
+import { SchedulerError } from "../errors.js";
+import { HttpError, parseJson, readBody, runAction, runApi, statusOf } from "./api.js";
+import { EndpointAuth, sessionCookie, SESSION_COOKIE } from "./auth.js";
+import { escapeHtml, renderDashboard, renderLogin, renderUnavailable } from "./dashboard.js";
+import { OPENAPI } from "./openapi.js";
 import { DashboardQueries } from "./queries.js";
 
 export interface HttpEndpoint {
@@ -46,8 +50,10 @@ function databaseAway(error: unknown): boolean {
 
 /**
  * The worker's HTTP endpoint: /healthz (the process runs and the database answers), /readyz
- * (ticks are recent), /metrics (Prometheus) and / (the dashboard). Read-only. Every route asks
- * the database afresh; nothing here decides anything. No route waits for the database longer
+ * (ticks are recent), /metrics (Prometheus), / (the dashboard), and, with `auth` on
+ * (DASHBOARD_TOKEN), the dashboard's actions (POST /actions/…) and the JSON API (/api/…,
+ * described at /openapi.json). Every route asks the database afresh and every action calls the
+ * SQL function psql would; nothing here decides anything. No route waits for the database longer
  * than `timeoutMs` (default 2 s): /metrics then answers without the database's gauges, the
  * others with 503 and the reason. Give it `pool` and `service` on an endpointPool(), so that the
  * queries left behind end too.
@@ -65,8 +71,11 @@ export async function startHttpEndpoint(options: {
   notReady?: () => string | null;
   /** What /readyz adds while ready (a clock off, so this worker does not run the crontab). */
   notes?: () => string[];
+  /** Who may act (DASHBOARD_TOKEN); without it the dashboard is read-only and /api answers 403. */
+  auth?: EndpointAuth;
 }): Promise<HttpEndpoint> {
   const { pool, service, metrics, policy, logger } = options;
+  const auth = options.auth ?? new EndpointAuth(null);
   const queries = new DashboardQueries(pool);
   const timeoutMs = options.timeoutMs ?? DATABASE_TIMEOUT_MS;
   const inTime = <T>(promise: Promise<T>) => withTimeout(promise, timeoutMs, `the database did not answer within ${timeoutMs / 1000} seconds`);
@@ -75,10 +84,97 @@ export async function startHttpEndpoint(options: {
     res.end(JSON.stringify(body) + "\n");
   };
 
+  const html = (res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}) => {
+    res.writeHead(status, {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      // The pages have no script; this says so to the browser too.
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      ...headers,
+    });
+    res.end(body);
+  };
+  const apiError = (res: http.ServerResponse, error: unknown) => {
+    if (error instanceof HttpError) {
+      json(res, error.status, { error: { message: error.message, code: String(error.status), ...(error.hint ? { hint: error.hint } : {}) } });
+    } else if (error instanceof SchedulerError) {
+      json(res, statusOf(error), { error: { message: error.message, ...(error.code ? { code: error.code } : {}), ...(error.hint ? { hint: error.hint } : {}) } });
+    } else {
+      throw error;
+    }
+  };
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    const reading = method === "GET" || method === "HEAD";
     try {
-      if (req.method !== "GET" && req.method !== "HEAD") {
+      if (url.pathname === "/openapi.json" && reading) {
+        json(res, 200, OPENAPI);
+      } else if (url.pathname === "/login") {
+        if (!auth.enabled) {
+          html(res, 404, renderLogin({ off: true }));
+        } else if (method === "POST") {
+          const form = new URLSearchParams(await readBody(req));
+          if (auth.isToken(form.get("token"))) {
+            res.writeHead(303, { location: "/", "set-cookie": sessionCookie(auth.session()), "cache-control": "no-store" }).end();
+          } else {
+            logger.warn("http_login_refused", "a login with a wrong token was refused", { remote: req.socket.remoteAddress });
+            html(res, 401, renderLogin({ wrong: true }));
+          }
+        } else {
+          html(res, 200, renderLogin({}));
+        }
+      } else if (url.pathname === "/logout" && method === "POST") {
+        res.writeHead(303, { location: "/login", "set-cookie": `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` }).end();
+      } else if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
+        const how = auth.authenticate(req);
+        try {
+          if (!auth.enabled) {
+            throw new HttpError(403, "The JSON API is off: this worker has no DASHBOARD_TOKEN.", "Start the worker with DASHBOARD_TOKEN set (16 characters or more), and send it as Authorization: Bearer <token>.");
+          }
+          if (!how) {
+            res.setHeader("www-authenticate", 'Bearer realm="upload-scheduler"');
+            throw new HttpError(401, "No valid token.", "Send the worker's DASHBOARD_TOKEN as Authorization: Bearer <token>.");
+          }
+          if (!reading && how === "cookie" && !auth.isOwnWrite(req, req.headers["x-csrf-token"] as string | undefined)) {
+            throw new HttpError(403, "A write with the dashboard's cookie needs its CSRF token.", "Send X-CSRF-Token, or use Authorization: Bearer <token>.");
+          }
+          const [status, body] = await inTime(runApi(method === "HEAD" ? "GET" : method, url.pathname, url.searchParams,
+            async () => parseJson(await readBody(req)), service, queries));
+          json(res, status, body);
+        } catch (error) {
+          apiError(res, error);
+        }
+      } else if (url.pathname.startsWith("/actions/")) {
+        const how = auth.authenticate(req);
+        if (method !== "POST") {
+          res.writeHead(405, { allow: "POST" }).end();
+        } else if (!auth.enabled) {
+          html(res, 403, renderLogin({ off: true }));
+        } else if (!how) {
+          html(res, 401, renderLogin({}));
+        } else {
+          const form = new URLSearchParams(await readBody(req));
+          if (how === "cookie" && !auth.isOwnWrite(req, form.get("csrf"))) {
+            logger.warn("http_action_refused", "an action without the page's CSRF token was refused", { path: url.pathname });
+            html(res, 403, renderLogin({ csrf: true }));
+            return;
+          }
+          const back = new URLSearchParams();
+          try {
+            const result = await inTime(runAction(url.pathname.slice("/actions/".length), form, service, queries));
+            if (result.userId) back.set("user", result.userId);
+            back.set("done", result.done);
+            logger.info("http_action", result.done, { action: url.pathname, user_id: result.userId });
+          } catch (error) {
+            if (!(error instanceof HttpError) && !(error instanceof SchedulerError && error.kind !== "connection" && error.kind !== "bug")) throw error;
+            if (form.get("back")) back.set("user", form.get("back")!);
+            back.set("error", `${error.message}${error.hint ? ` ${error.hint}` : ""}`);
+          }
+          res.writeHead(303, { location: `/?${back}`, "cache-control": "no-store" }).end();
+        }
+      } else if (!reading) {
         res.writeHead(405, { allow: "GET, HEAD" }).end();
       } else if (url.pathname === "/healthz") {
         try {
@@ -111,16 +207,18 @@ export async function startHttpEndpoint(options: {
         res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
         res.end(text);
       } else if (url.pathname === "/") {
-        const { status, html } = await inTime(renderDashboard(service, queries, { userId: url.searchParams.get("user"), policy, now: DateTime.now() }));
-        res.writeHead(status, {
-          "content-type": "text/html; charset=utf-8",
-          "cache-control": "no-store",
-          // The page has no script; this says so to the browser too.
-          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        });
-        res.end(html);
+        if (auth.enabled && !auth.authenticate(req)) {
+          html(res, 401, renderLogin({}));
+          return;
+        }
+        const page = await inTime(renderDashboard(service, queries, {
+          userId: url.searchParams.get("user"), policy, now: DateTime.now(),
+          actions: auth.enabled ? { csrf: auth.csrf() } : null,
+          notice: { done: url.searchParams.get("done"), error: url.searchParams.get("error") },
+        }));
+        html(res, page.status, page.html);
       } else {
-        res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found: try /, /healthz, /readyz or /metrics\n");
+        res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found: try /, /healthz, /readyz, /metrics or /openapi.json\n");
       }
     } catch (error) {
       const away = databaseAway(error);
