@@ -134,3 +134,16 @@ t.test("daylight saving time, rule by rule (New York)", async (t) => {
   t.equal((await tick("2026-11-01T06:21:00Z")).length, 0, "the quota per local date holds across both passes");
   t.same(await countersDrift(db), []);
 });
+
+t.test("upcoming_windows gives each opening as the user's clock shows it too, and pause notes in local time", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db, "America/New_York");
+  await addSlot(db, user, { day: "sunday", start: "01:20", end: "01:40", max: 2, name: "in the repeated hour" });
+  await db.q("select upload_scheduler.pause_uploads($1, '2026-11-01 06:30Z', 'travel', '2026-10-31 12:00Z')", [user]);
+  const rows = await db.q(`select time_zone, opens_local::text, closes_local::text, note
+                           from upload_scheduler.upcoming_windows($1, '1 day', '2026-11-01 00:00-04') order by opens_at`, [user]);
+  t.match(rows, [
+    { time_zone: "America/New_York", opens_local: "2026-11-01 01:20:00", closes_local: "2026-11-01 01:40:00", note: /paused until 2026-11-01 01:30 America\/New_York: travel/ },
+    { time_zone: "America/New_York", opens_local: "2026-11-01 01:20:00", closes_local: "2026-11-01 01:40:00" },
+  ], "both openings of the repeated hour read 01:20-01:40 on the user's clock; the pause ends at 01:30 EST, said in local time");
+});

@@ -1,5 +1,9 @@
 -- Each time a slot opens in the horizon, with its quota and use that day (day_facts) and notes
--- for daylight saving time, date exceptions and pauses.
+-- for daylight saving time, date exceptions and pauses. Instants come in UTC (opens_at, closes_at)
+-- and as the user's clock shows them (opens_local, closes_local in time_zone); the notes give
+-- local times with the zone's name.
+-- (Its columns grew with time_zone, opens_local and closes_local.)
+drop function if exists upload_scheduler.upcoming_windows(uuid, interval, timestamptz);
 create or replace function upload_scheduler.upcoming_windows(
   p_user_id uuid default null,
   p_horizon interval default '7 days',
@@ -14,7 +18,10 @@ returns table (
   closes_at timestamptz,
   max_uploads integer,
   used integer,
-  note text
+  note text,
+  time_zone text,
+  opens_local timestamp,
+  closes_local timestamp
 )
 language plpgsql
 stable
@@ -51,7 +58,10 @@ begin
                 then format('date exception: %s upload%s%s', f.exception_max, case when f.exception_max = 1 then '' else 's' end,
                             coalesce(' (' || f.exception_note || ')', '')) end,
            case when w.uploads_paused_until > greatest(w.opens_at, p_now)
-                then format('paused until %s%s', w.uploads_paused_until, coalesce(': ' || w.pause_reason, '')) end), '')
+                then format('paused until %s%s', case when w.uploads_paused_until = 'infinity' then 'resumed'
+                                                      else to_char(w.uploads_paused_until at time zone w.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' || w.time_zone end,
+                            coalesce(': ' || w.pause_reason, '')) end), ''),
+         w.time_zone, w.opens_at at time zone w.time_zone, (w.closes_at - interval '1 second') at time zone w.time_zone
   from w
   join f on f.n = w.n
   order by w.user_id, coalesce(w.opens_at, w.local_date::timestamp at time zone w.time_zone), w.start_time;
@@ -59,4 +69,4 @@ end;
 $$;
 
 comment on function upload_scheduler.upcoming_windows(uuid, interval, timestamptz) is
-  E'Each time an active slot opens between p_now and p_now + p_horizon: its local date, opens_at and closes_at (both inclusive, whole seconds), the quota that day (date exceptions applied), how much of it is used, and a note for daylight saving time (opens_at NULL when the slot''s local times do not exist that day; shortened; open twice), date exceptions and pauses. Of one user, or of all when p_user_id is NULL.';
+  E'Each time an active slot opens between p_now and p_now + p_horizon: its local date, opens_at and closes_at (both inclusive, whole seconds), the quota that day (date exceptions applied), how much of it is used, and a note for daylight saving time (opens_at NULL when the slot''s local times do not exist that day; shortened; open twice), date exceptions and pauses (in local time). time_zone, opens_local and closes_local give the opening as the user''s clock shows it. Of one user, or of all when p_user_id is NULL.';
