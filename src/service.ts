@@ -99,6 +99,7 @@ function toSlot(row: any): UploadSlot {
 export function toUser(row: any): User {
   return {
     id: row.id,
+    name: row.name ?? null,
     timeZone: row.time_zone,
     createdAt: inZone(row.created_at, row.time_zone)!,
     uploadsPausedUntil: row.uploads_paused_until === null ? null : pausedUntil(row.uploads_paused_until, row.time_zone),

@@ -20,6 +20,8 @@ export type Instant = DateTime | Date | string;
 
 export interface User {
   id: string;
+  /** A name people know the user by (users.name), or null. */
+  name: string | null;
   timeZone: string;
   createdAt: DateTime;
   /** Nothing is claimed before it; "infinity" until resumed; null when not paused. */

@@ -188,3 +188,67 @@ t.test("without DASHBOARD_TOKEN the page is read-only: no forms, and actions are
   t.match(await refused.text(), /actions and the JSON API are off/);
   t.same(await db.q("select max(queue_priority)::int as p from videos"), [{ p: 0 }], "nothing moved");
 });
+
+t.test("the views: users by name, a now line, 14 days of outcomes, all videos a page at a time with a filter and a search, a page per video", { skip: noBrowser }, async (t) => {
+  const s = await scene(t);
+  await s.db.q("update users set name = 'Cooking with Asha' where id = $1", [s.user]);
+  // 120 more waiting videos (the queue shows 50), and two attempts that ended today.
+  await s.db.q(`insert into videos (user_id, title, created_at) select $1, 'bulk ' || g, '2026-11-03'::timestamptz + g * interval '1 minute' from generate_series(1, 120) g`, [s.user]);
+  const browser = await browserFor(t);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+  await page.goto(new URL("/login", s.http.url).toString());
+  await page.fill("#token", TOKEN);
+  await Promise.all([page.waitForURL(s.http.url), page.click("#login button")]);
+
+  t.match(await page.locator("#user option:checked").innerText(), /^Cooking with Asha \(Asia\/Kolkata\)$/, "the select lists users by name");
+  const now = page.locator("#now-line");
+  t.equal(await now.count(), 1, "one now line, in today's column");
+  const column = (await page.locator(".day.today .column").boundingBox())!;
+  const line = (await now.boundingBox())!;
+  const seconds = Number(await now.getAttribute("data-seconds"));
+  t.ok(Math.abs((line.y - column.y) / column.height - seconds / 86400) < 0.01, "at the local time's height in the column");
+
+  t.equal(await page.locator("#queue tbody tr").count(), 50, "the queue shows its first 50");
+  t.match(await page.locator("#queue .more").innerText(), /73 more waiting/, "and says how many more");
+
+  // All videos: a page at a time, a status filter and a title search.
+  await Promise.all([page.waitForURL(/\/videos\?/), page.click("#all-videos")]);
+  t.match(await page.locator("#videos h2").innerText(), /Videos of Cooking with Asha\s+124 in all/);
+  t.equal(await page.locator("#videos tbody tr").count(), 50, "50 a page");
+  t.match(await page.locator("#pages").innerText(), /Page 1 of 3/);
+  await Promise.all([page.waitForURL(/page=3/), page.click("#pages a[rel=next]").then(() => page.click("#pages a[rel=next]"))]);
+  t.equal(await page.locator("#videos tbody tr").count(), 24, "the last page holds the rest");
+  await page.selectOption("#video-filter select[name=status]", "failed");
+  await Promise.all([page.waitForURL(/status=failed/), page.click("#video-filter button")]);
+  t.same(await page.locator("#videos tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-video-id"))), [s.failed], "status failed: the failed clip");
+  await page.selectOption("#video-filter select[name=status]", "");
+  await page.fill("#video-filter input[name=q]", "BULK 11");
+  await Promise.all([page.waitForURL(/q=BULK/), page.click("#video-filter button")]);
+  t.equal(await page.locator("#videos tbody tr").count(), 11, "a title search, any case: bulk 11 and bulk 110-119");
+
+  // The chart: another user, open all day today, with one upload and one failure that ended now.
+  const [{ day }] = await s.db.q("select lower(to_char(now() at time zone 'Asia/Kolkata', 'FMday')) as day");
+  const other = await addUser(s.db);
+  await addSlot(s.db, other, { day, start: "00:00", end: "23:59:59", max: 5 });
+  const [ok, bad] = await queueVideos(s.db, other, 2);
+  await s.db.q("select upload_scheduler.find_next_video_to_upload($1) from generate_series(1, 2)", [other]);
+  await s.db.q("select upload_scheduler.start_upload(id) from videos where user_id = $1", [other]);
+  await s.db.q("select upload_scheduler.finish_upload($1, true), upload_scheduler.finish_upload($2, false, 'rejected')", [ok, bad]);
+  await page.goto(`${s.http.url}?user=${other}`);
+  const days = page.locator("#chart .chart-day");
+  t.equal(await days.count(), 14, "14 days in the chart");
+  t.match(await days.last().evaluate((g) => ({ uploaded: g.getAttribute("data-uploaded"), failed: g.getAttribute("data-failed") })),
+    { uploaded: "1", failed: "1" }, "today, the last day: one uploaded, one failed");
+  t.match(await page.locator("#chart h2").innerText(), /1 uploaded, 1 failed/);
+  const bars = await days.last().locator("rect").evaluateAll((r) => r.map((e) => Number(e.getAttribute("height"))));
+  t.ok(bars.length === 2 && bars.every((h) => h > 0), "two bars drawn, in the page (no script, no CDN)");
+
+  // A page per video: its state and every attempt.
+  await page.goto(new URL(`/video?id=${s.failed}`, s.http.url).toString());
+  t.match(await page.locator("#video h2").innerText(), /failed clip\s+failed/);
+  t.match(await page.locator("#video-attempts tbody tr").first().innerText(), /1\s+failed[\s\S]*quotaExceeded/, "its attempt, with the error");
+  await Promise.all([page.waitForURL((u) => u.searchParams.has("done")), page.click("#video-actions .action-retry button")]);
+  t.same(await s.db.q("select status from videos where id = $1", [s.failed]), [{ status: "initiate" }], "retried from its page");
+  const missing = await page.goto(new URL("/video?id=00000000-0000-4000-8000-000000000000", s.http.url).toString());
+  t.equal(missing?.status(), 404);
+});

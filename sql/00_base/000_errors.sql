@@ -104,6 +104,7 @@ insert into upload_scheduler.rule_messages (name, errcode, message, hint, detail
    'Give the name of the credentials, e.g. ''ACME'': the destination reads TUS_HEADERS__ACME and the like from the environment. Never the secret itself.', null),
   ('users_held_until_check', 'UPARG', 'held_until %s is outside the years 1900 to 2199.', 'Set NULL to end the hold.', null),
   ('users_hold_reason_length', 'UPLEN', 'hold_reason is %s characters long.', 'At most 500 characters.', null),
+  ('users_name_length', 'UPLEN', 'The user''s name is %s characters long.', 'At most 200 characters.', null),
   -- upload_attempts
   ('upload_attempts_outcome_check', 'UPROW', 'Unknown attempt outcome %s.',
    'An attempt ends as success, failed, timed_out, aborted, interrupted, stale, late, retry_later, needs_reconnect, permanent or unknown.', null),

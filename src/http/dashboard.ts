@@ -24,7 +24,7 @@ function ago(ms: number | null): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-function duration(ms: number | null): string {
+export function duration(ms: number | null): string {
   if (ms === null) return "";
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
@@ -83,7 +83,7 @@ export async function renderDashboard(
   <h1>Upload scheduler</h1>
   <form method="get" action="/">
     <label for="user">User</label>
-    <select id="user" name="user">${users.map((u) => `<option value="${escapeHtml(u.id)}"${u.id === user?.id ? " selected" : ""}>${escapeHtml(u.id)} (${escapeHtml(u.timeZone)})</option>`).join("")}</select>
+    <select id="user" name="user">${users.map((u) => `<option value="${escapeHtml(u.id)}"${u.id === user?.id ? " selected" : ""}>${escapeHtml(u.name ? `${u.name} (${u.timeZone})` : `${u.id} (${u.timeZone})`)}</option>`).join("")}</select>
     <button type="submit">Show</button>
   </form>
 </header>
@@ -122,7 +122,7 @@ function healthRow(h: Health): string {
 }
 
 /** A one-button form posting an action, with the page's CSRF value; "" when actions are off. */
-function action(actions: { csrf: string } | null, name: string, fields: Record<string, string>, label: string, extra = ""): string {
+export function action(actions: { csrf: string } | null, name: string, fields: Record<string, string>, label: string, extra = ""): string {
   if (!actions) return "";
   const hidden = Object.entries({ ...fields, csrf: actions.csrf }).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join("");
   return `<form method="post" action="/actions/${name}" class="inline action-${name}">${hidden}${extra}<button type="submit">${escapeHtml(label)}</button></form>`;
@@ -135,7 +135,7 @@ async function userSections(
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
   const back = { back: user.id };
-  const [slots, queue, attempts, exceptions, claimed, limits, failed] = await Promise.all([
+  const [slots, queue, attempts, exceptions, claimed, limits, failed, daily] = await Promise.all([
     service.getSlotStatus(user.id, now),
     service.upcomingUploads({ userId: user.id, now }),
     queries.recentAttempts({ userId: user.id, limit: 20 }),
@@ -143,6 +143,7 @@ async function userSections(
     queries.claimedVideos(user.id),
     service.limitStatus(user.id, now),
     queries.failedVideos(user.id),
+    queries.dailyOutcomes(user.id, 14),
   ]);
   const titles = new Map<string, string | null>();
   if (queue.length > 0) {
@@ -183,22 +184,52 @@ ${limits.length === 0 ? "" : `<section id="limits" aria-label="limits">
   <h2>The queue <small>when each waiting video goes out, if every earlier upload succeeds</small></h2>
   ${queue.length + claimed.length === 0 ? `<p class="empty">Nothing waits.</p>` : `<table>
     <thead><tr><th>#</th><th>video</th><th>slot</th><th>expected</th>${actions ? "<th>actions</th>" : ""}</tr></thead>
-    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}${progress(c.bytesSent, c.bytesTotal)}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td>${actions ? "<td></td>" : ""}</tr>`).join("")}${queue.map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${escapeHtml(titles.get(q.videoId) ?? q.videoId)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td>${actions ? `<td>${q.queuePosition > 1 ? action(actions, "front", { video: q.videoId, ...back }, "Upload next") : ""}${action(actions, "withdraw", { video: q.videoId, ...back }, "Cancel", `<input name="reason" maxlength="200" placeholder="reason" aria-label="reason">`)}</td>` : ""}</tr>`).join("")}</tbody>
+    <tbody>${claimed.map((c) => `<tr class="claimed" data-video-id="${escapeHtml(c.id)}"><td>${c.status === "uploading" ? "↑" : "·"}</td><td>${escapeHtml(c.title ?? c.id)}</td><td>${escapeHtml(c.slotName ?? "")}</td><td class="expected">${c.status === "uploading" ? `uploading since ${escapeHtml(c.startedAt?.toFormat("ccc d LLL HH:mm") ?? "")}${progress(c.bytesSent, c.bytesTotal)}` : `claimed ${escapeHtml(c.claimedAt?.toFormat("ccc d LLL HH:mm") ?? "")}, upload starting`}</td>${actions ? "<td></td>" : ""}</tr>`).join("")}${queue.slice(0, QUEUE_ROWS).map((q) => `<tr data-video-id="${escapeHtml(q.videoId)}"><td>${q.queuePosition}</td><td>${videoLink(q.videoId, titles.get(q.videoId) ?? null)}</td><td>${escapeHtml(q.slotName ?? (q.slotId ? "" : "–"))}</td><td class="expected">${q.expectedAt ? escapeHtml(q.expectedAt.toFormat("ccc d LLL HH:mm")) : "not within 7 days"}</td>${actions ? `<td>${q.queuePosition > 1 ? action(actions, "front", { video: q.videoId, ...back }, "Upload next") : ""}${action(actions, "withdraw", { video: q.videoId, ...back }, "Cancel", `<input name="reason" maxlength="200" placeholder="reason" aria-label="reason">`)}</td>` : ""}</tr>`).join("")}</tbody>
   </table>`}
+  <p class="more">${queue.length > QUEUE_ROWS ? `${queue.length - QUEUE_ROWS} more waiting. ` : ""}<a id="all-videos" href="/videos?user=${escapeHtml(user.id)}">All videos</a> (search, filter by status).</p>
 </section>
+${chart(daily)}
 ${failed.length === 0 ? "" : `<section id="failed" aria-label="failed videos">
   <h2>Failed <small>and what happens to each next</small></h2>
   <table>
     <thead><tr><th>video</th><th>attempts</th><th>last error</th><th>failed</th><th>next</th>${actions ? "<th>actions</th>" : ""}</tr></thead>
-    <tbody>${failed.map((v) => `<tr data-video-id="${escapeHtml(v.id)}"><td>${escapeHtml(v.title ?? v.id)}</td><td>${v.attempts}</td><td>${escapeHtml(v.lastError ?? "")}</td><td>${escapeHtml(v.finishedAt?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(retryable(v))}</td>${actions ? `<td>${action(actions, "retry", { video: v.id, ...back }, "Retry now")}</td>` : ""}</tr>`).join("")}</tbody>
+    <tbody>${failed.map((v) => `<tr data-video-id="${escapeHtml(v.id)}"><td>${videoLink(v.id, v.title)}</td><td>${v.attempts}</td><td>${escapeHtml(v.lastError ?? "")}</td><td>${escapeHtml(v.finishedAt?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(retryable(v))}</td>${actions ? `<td>${action(actions, "retry", { video: v.id, ...back }, "Retry now")}</td>` : ""}</tr>`).join("")}</tbody>
   </table>
 </section>`}
 <section id="attempts" aria-label="attempts">
   <h2>Recent attempts</h2>
   ${attempts.length === 0 ? `<p class="empty">No attempt yet.</p>` : `<table>
     <thead><tr><th>video</th><th>attempt</th><th>outcome</th><th>started</th><th>took</th><th>error</th><th>worker</th><th>at the destination</th></tr></thead>
-    <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${escapeHtml(a.title ?? a.videoId)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td><td>${a.remoteUrl ? (/^https?:\/\//i.test(a.remoteUrl) ? `<a class="remote" href="${escapeHtml(a.remoteUrl)}">${escapeHtml(a.remoteUrl)}</a>` : escapeHtml(a.remoteUrl)) : ""}</td></tr>`).join("")}</tbody>
+    <tbody>${attempts.map((a) => `<tr class="outcome-${escapeHtml(a.outcome ?? "running")}"><td>${videoLink(a.videoId, a.title)}</td><td>${a.attempt}</td><td>${escapeHtml(a.outcome ?? "uploading")}</td><td>${escapeHtml((a.startedAt ?? a.claimedAt)?.toFormat("ccc d LLL HH:mm") ?? "")}</td><td>${escapeHtml(duration(a.durationMs))}</td><td>${escapeHtml(a.error ?? "")}</td><td>${escapeHtml(a.worker ?? "")}</td><td>${a.remoteUrl ? (/^https?:\/\//i.test(a.remoteUrl) ? `<a class="remote" href="${escapeHtml(a.remoteUrl)}">${escapeHtml(a.remoteUrl)}</a>` : escapeHtml(a.remoteUrl)) : ""}</td></tr>`).join("")}</tbody>
   </table>`}
+</section>`;
+}
+
+/** The queue's rows shown on the main page; the rest are on /videos. */
+const QUEUE_ROWS = 50;
+
+export function videoLink(id: string, title: string | null): string {
+  return `<a href="/video?id=${escapeHtml(id)}">${escapeHtml(title ?? id)}</a>`;
+}
+
+/** Uploads (green) and failures (red) per local day, as an inline SVG (no script, no CDN). */
+function chart(daily: Array<{ date: string; uploaded: number; failed: number }>): string {
+  const max = Math.max(1, ...daily.map((d) => Math.max(d.uploaded, d.failed)));
+  const w = 28;
+  const h = 100;
+  const bars = daily.map((d, i) => {
+    const x = i * w;
+    const up = (d.uploaded / max) * h;
+    const down = (d.failed / max) * h;
+    const label = `${d.date}: ${d.uploaded} uploaded, ${d.failed} failed`;
+    return `<g class="chart-day" data-date="${escapeHtml(d.date)}" data-uploaded="${d.uploaded}" data-failed="${d.failed}"><title>${escapeHtml(label)}</title>` +
+      `<rect class="up" x="${x + 3}" y="${h - up}" width="10" height="${up}"></rect><rect class="down" x="${x + 14}" y="${h - down}" width="10" height="${down}"></rect>` +
+      `<text x="${x + 14}" y="${h + 14}" text-anchor="middle">${escapeHtml(d.date.slice(8))}</text></g>`;
+  }).join("");
+  const total = daily.reduce((a, d) => [a[0]! + d.uploaded, a[1]! + d.failed], [0, 0]);
+  return `<section id="chart" aria-label="uploads and failures per day">
+  <h2>The last ${daily.length} days <small>${total[0]} uploaded, ${total[1]} failed (attempts that ended, by the user's day)</small></h2>
+  <svg role="img" aria-label="uploads and failures per day" viewBox="0 0 ${daily.length * w} ${h + 18}" width="${daily.length * w}" height="${h + 18}">${bars}</svg>
 </section>`;
 }
 
@@ -211,7 +242,7 @@ function perText(seconds: number): string {
 }
 
 /** ", 45 % (12.3 of 27.0 MB)" for a running upload that reported its bytes; "" otherwise. */
-function progress(sent: number | null, total: number | null): string {
+export function progress(sent: number | null, total: number | null): string {
   if (sent === null) return "";
   const mb = (n: number) => (n / 1e6).toFixed(1);
   if (!total) return `, ${escapeHtml(mb(sent))} MB sent`;
@@ -238,13 +269,15 @@ function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<Retu
       </div>`;
   });
   const note = wholeDay ? `<span class="day-exception">${escapeHtml(wholeDay.maxUploads === 0 ? "no uploads" : `${wholeDay.maxUploads} per slot`)}${wholeDay.note ? `: ${escapeHtml(wholeDay.note)}` : ""}</span>` : "";
+  const nowSeconds = local.hour * 3600 + local.minute * 60 + local.second;
+  const nowLine = isToday ? `<div class="now" id="now-line" data-seconds="${nowSeconds}" style="top:${(nowSeconds / 86400) * 100}%" title="now, ${escapeHtml(local.toFormat("HH:mm"))}"></div>` : "";
   return `<div class="day${isToday ? " today" : ""}" data-day="${day}" data-date="${iso}">
       <h3>${escapeHtml(date.toFormat("ccc d LLL"))}${note}</h3>
-      <div class="column">${blocks.join("")}</div>
+      <div class="column">${blocks.join("")}${nowLine}</div>
     </div>`;
 }
 
-const STYLE = `
+export const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1d2430; background: #fafbfc; }
 header { display: flex; align-items: center; gap: 2rem; }
 h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; } h2 small { font-weight: normal; color: #667; }
@@ -274,6 +307,8 @@ section { max-width: 100%; overflow-x: auto; } select { max-width: 100%; }
 table { border-collapse: collapse; background: #fff; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eef; }
 .outcome-failed td, .outcome-timed_out td, .outcome-interrupted td { color: #a22; } .empty { color: #667; }
 footer { margin-top: 2rem; color: #889; font-size: .8rem; }
+.day .now { position: absolute; left: 0; right: 0; border-top: 2px solid #d22; z-index: 2; }
+#chart svg { max-width: 100%; height: auto; } #chart rect.up { fill: #3aa35b; } #chart rect.down { fill: #c44; } #chart text { font-size: 9px; fill: #667; }
 form.inline { display: inline-flex; margin: 0 .3rem 0 0; } form.inline input[name=reason] { width: 8rem; }
 .notice { padding: .5rem .8rem; border-radius: 6px; } .notice.done { background: #eefaf0; border: 1px solid #3aa35b; } .notice.error { background: #fff0f0; border: 1px solid #d66; }
 #login { max-width: 28rem; } #login form { display: flex; gap: .5rem; }

@@ -21,7 +21,7 @@ export class DashboardQueries {
 
   /** Users, oldest first (what a dashboard offers to choose from). */
   async listUsers(limit = 1000): Promise<User[]> {
-    const rows = await this.rows("select * from public.users order by created_at, id limit $1", [limit]);
+    const rows = await this.rows("select * from public.users order by name nulls last, created_at, id limit $1", [limit]);
     return rows.map(toUser);
   }
 
@@ -85,22 +85,7 @@ export class DashboardQueries {
        limit $2`,
       [options.userId ?? null, options.limit ?? 20],
     );
-    return rows.map((row) => ({
-      videoId: row.video_id,
-      userId: row.user_id,
-      title: row.title,
-      attempt: row.attempt,
-      slotId: row.slot_id,
-      localDate: row.local_date,
-      claimedAt: inZone(row.claimed_at, row.time_zone),
-      startedAt: inZone(row.started_at, row.time_zone),
-      finishedAt: inZone(row.finished_at, row.time_zone),
-      durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
-      outcome: row.outcome,
-      error: row.error,
-      worker: row.worker,
-      remoteUrl: typeof row.result?.remoteUrl === "string" ? row.result.remoteUrl : null,
-    }));
+    return rows.map(toAttempt);
   }
 
   /**
@@ -145,4 +130,55 @@ export class DashboardQueries {
     const [row] = await this.rows("update public.upload_schedules set is_active = $2 where id = $1 returning user_id", [slotId, active]);
     return row ? { userId: row.user_id } : null;
   }
+
+  /**
+   * Uploads and failures per local day of the user (attempts that ended), for the `days` days up to
+   * and including today in the user's zone: one row per day, zeros included.
+   */
+  async dailyOutcomes(userId: string, days = 14): Promise<Array<{ date: string; uploaded: number; failed: number }>> {
+    const rows = await this.rows(
+      `with u as (select time_zone from public.users where id = $1),
+            d as (select generate_series((now() at time zone u.time_zone)::date - ($2::int - 1), (now() at time zone u.time_zone)::date, interval '1 day')::date as day from u)
+       select d.day::text as date,
+              count(a.*) filter (where a.outcome = 'success')::int as uploaded,
+              count(a.*) filter (where a.outcome is not null and a.outcome not in ('success', 'stale', 'late'))::int as failed
+       from d cross join u
+       left join public.upload_attempts a
+         on a.user_id = $1 and a.finished_at >= (d.day::timestamp at time zone u.time_zone)
+        and a.finished_at < ((d.day + 1)::timestamp at time zone u.time_zone)
+       group by d.day order by d.day`,
+      [userId, days],
+    );
+    return rows;
+  }
+
+  /** Every attempt of one video, oldest first. */
+  async attemptsOf(videoId: string): Promise<AttemptRecord[]> {
+    const rows = await this.rows(
+      `select a.*, v.title, u.time_zone, extract(epoch from a.finished_at - a.started_at) * 1000 as duration_ms
+       from public.upload_attempts a join public.videos v on v.id = a.video_id join public.users u on u.id = a.user_id
+       where a.video_id = $1 order by a.id`,
+      [videoId],
+    );
+    return rows.map(toAttempt);
+  }
+}
+
+function toAttempt(row: any): AttemptRecord {
+  return {
+    videoId: row.video_id,
+    userId: row.user_id,
+    title: row.title,
+    attempt: row.attempt,
+    slotId: row.slot_id,
+    localDate: row.local_date,
+    claimedAt: inZone(row.claimed_at, row.time_zone),
+    startedAt: inZone(row.started_at, row.time_zone),
+    finishedAt: inZone(row.finished_at, row.time_zone),
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    outcome: row.outcome,
+    error: row.error,
+    worker: row.worker,
+    remoteUrl: typeof row.result?.remoteUrl === "string" ? row.result.remoteUrl : null,
+  };
 }

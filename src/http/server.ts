@@ -11,6 +11,7 @@ import { HttpError, parseJson, readBody, runAction, runApi, statusOf } from "./a
 import { EndpointAuth, sessionCookie, SESSION_COOKIE } from "./auth.js";
 import { escapeHtml, renderDashboard, renderLogin, renderUnavailable } from "./dashboard.js";
 import { OPENAPI } from "./openapi.js";
+import { renderVideoPage, renderVideosPage } from "./pages.js";
 import { DashboardQueries } from "./queries.js";
 
 export interface HttpEndpoint {
@@ -216,6 +217,18 @@ export async function startHttpEndpoint(options: {
           actions: auth.enabled ? { csrf: auth.csrf() } : null,
           notice: { done: url.searchParams.get("done"), error: url.searchParams.get("error") },
         }));
+        html(res, page.status, page.html);
+      } else if (url.pathname === "/videos" || url.pathname === "/video") {
+        if (auth.enabled && !auth.authenticate(req)) {
+          html(res, 401, renderLogin({}));
+          return;
+        }
+        const page = url.pathname === "/videos"
+          ? await inTime(renderVideosPage(queries, {
+            userId: url.searchParams.get("user"), status: url.searchParams.get("status"), search: url.searchParams.get("q"),
+            page: Number(url.searchParams.get("page") ?? 1),
+          }))
+          : await inTime(renderVideoPage(service, queries, { videoId: url.searchParams.get("id"), actions: auth.enabled ? { csrf: auth.csrf() } : null }));
         html(res, page.status, page.html);
       } else {
         res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found: try /, /healthz, /readyz, /metrics or /openapi.json\n");
