@@ -2,7 +2,7 @@
 -- Run once per PostgreSQL server, as a superuser (or a role with CREATEROLE):
 --   psql "$ADMIN_DATABASE_URL" -f scripts/create-roles.sql
 -- then `npm run db:migrate` (as the schema's owner) grants them what they need.
--- See README.md, "Roles and tenants".
+-- See docs/integrity-and-roles.md, "Roles and tenants".
 do $$
 begin
   if to_regrole('upload_scheduler_worker') is null then

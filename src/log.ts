@@ -4,7 +4,7 @@ import { prettyFactory } from "pino-pretty";
 /**
  * Every line the scheduler logs carries one of these in its `event` field, with the sentence in
  * `msg`: match lines (in tests, in log queries, in alerts) by `event`, never by the sentence,
- * which may be reworded. A new kind of line is a new key here; README's "Logs" table lists them.
+ * which may be reworded. A new kind of line is a new key here; docs/operating.md's "Logs" table lists them.
  */
 export const LOG_EVENTS = {
   // Starting and stopping

@@ -61,7 +61,7 @@ t.test("the history of a video: each outcome, and the psql recipe for 'why did t
   await db.q("select * from upload_scheduler.claim_due_videos($1)", [AT("09:30")]);
   t.equal((await db.q("select upload_scheduler.reset_stale_pending_videos('30 minutes', $1) as n", [AT("10:01")]))[0].n, 1);
 
-  // The README's recipe.
+  // The recipe of docs/everyday-tasks.md.
   const why = await db.q(`
     select attempt, outcome, started_at, finished_at - started_at as took, error, worker
     from upload_attempts where video_id = $1 order by id`, [video]);

@@ -1,4 +1,4 @@
-// The scheduler inside a Graphile Worker of the user's own, built as the README's "Inside your
+// The scheduler inside a Graphile Worker of the user's own, built as docs/from-node.md's "Inside your
 // own Graphile Worker" shows: the app's task and the scheduler's tick and uploads on one runner.
 import t from "tap";
 import pg from "pg";

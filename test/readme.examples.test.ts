@@ -1,4 +1,4 @@
-// The README's examples run as written, against the built package: "From Node", and "Inside
+// The examples of docs/from-node.md run as written, against the built package: "From Node", and "Inside
 // your own Graphile Worker" (whose upload thread then runs the built JavaScript, not a bundle).
 import t from "tap";
 import { execFileSync } from "node:child_process";

@@ -1,5 +1,6 @@
-// The README, tried as a new user would: every SQL block of "Try it" and "Everyday tasks", in
-// order, through psql, against a running worker (the real `npm start` process).
+// The README, tried as a new user would: every SQL block of its walkthrough ("Try it"), then of
+// docs/everyday-tasks.md and of "Seeing it run" in docs/operating.md, in order, through psql,
+// against a running worker (the real `npm start` process).
 import t from "tap";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,18 +11,19 @@ import { PROJECT_ROOT } from "../src/db/migrate.js";
 import { testDatabase } from "./fixtures/db.js";
 import { freePort, startWorker, waitFor } from "./fixtures/worker.js";
 
-/** The ```sql blocks of a README section, in order. */
+/** The ```sql blocks of a section (a "## " heading, to the next) of a Markdown file, in order. */
 function sqlBlocks(readme: string, heading: string): string[] {
   const start = readme.indexOf(`\n## ${heading}`);
+  if (start < 0) throw new Error(`no section "${heading}"`);
   const end = readme.indexOf("\n## ", start + 4);
-  return [...readme.slice(start, end).matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return [...readme.slice(start, end < 0 ? undefined : end).matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
 t.test("the README's psql walkthrough and everyday recipes run as written", async (t) => {
   const db = await testDatabase(t);
-  const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
-  const walkthrough = sqlBlocks(readme, "Try it: a walkthrough in psql");
-  const everyday = [...sqlBlocks(readme, "Everyday tasks in psql"), ...sqlBlocks(readme, "Seeing it run")];
+  const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, file), "utf8");
+  const walkthrough = sqlBlocks(read("README.md"), "Try it: a walkthrough in psql");
+  const everyday = [...sqlBlocks(read("docs/everyday-tasks.md"), "Everyday tasks in psql"), ...sqlBlocks(read("docs/operating.md"), "Seeing it run")];
   t.ok(walkthrough.length >= 7 && everyday.length >= 12, `${walkthrough.length} + ${everyday.length} blocks`);
 
   // The walkthrough's two small "videos", where it makes them.

@@ -8,7 +8,7 @@
 --     call stack (PG_CONTEXT): a write is the scheduler's when a function of its two schemas, in
 --     which no other role can create functions, is on the stack below the trigger.
 -- The row rules themselves are CHECK constraints, which hold even where these triggers are off
--- (session_replication_role = replica, a superuser's switch): see the README's Integrity section.
+-- (session_replication_role = replica, a superuser's switch): see docs/integrity-and-roles.md.
 
 -- Whether the call stack (PG_CONTEXT, read by the caller) holds a function of the scheduler
 -- below its first frame (the caller itself).

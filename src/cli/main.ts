@@ -32,7 +32,7 @@ Options:
 
 Without DATABASE_URL, migrate, tick, status and doctor use the embedded PostgreSQL that start runs
 (127.0.0.1:EMBEDDED_PG_PORT, 54329 by default) while it runs. Every setting is an environment
-variable: see the README's Configuration section.
+variable: see docs/configuration.md.
 `;
 
 const args = process.argv.slice(2);
