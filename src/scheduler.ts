@@ -87,7 +87,7 @@ export interface SchedulerParts {
   outcomes: UploadOutcomes;
   metrics: SchedulerMetrics;
   /** What health() and the endpoint use: INTERRUPTED_AFTER and MAX_ATTEMPTS. */
-  policy: { interruptedAfter: string; maxAttempts: number };
+  policy: { interruptedAfter: string; maxAttempts: number; retryAfterMs?: number };
   /** schedule_uploads (the tick) and upload_video (one upload). */
   taskList: TaskList;
   /** The crontab's tick, every minute. */
@@ -122,7 +122,7 @@ export async function schedulerParts(options: {
 }): Promise<SchedulerParts> {
   const { pool, config, durations, running, logger } = options;
   const service = new UploadSchedulerService(pool);
-  const policy = { interruptedAfter: durations.interruptedAfter, maxAttempts: config.maxAttempts };
+  const policy = { interruptedAfter: durations.interruptedAfter, maxAttempts: config.maxAttempts, retryAfterMs: durations.retryAfterMs };
   const metrics = createMetrics(service, policy);
   const outcomes = new UploadOutcomes(service, running.journal, logger, {
     worker: WORKER_ID,

@@ -19,7 +19,7 @@ import { addSlot, addUser, queueVideos, snapshot } from "./fixtures/scenario.js"
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = "the-operators-token-0123456789";
-const policy = { interruptedAfter: "35 minutes", maxAttempts: 3 };
+const policy = { interruptedAfter: "35 minutes", maxAttempts: 3, retryAfterMs: 30 * 60_000 };
 const SHOTS = path.join(PROJECT_ROOT, ".screenshots");
 
 async function scene(t: Test) {
@@ -101,8 +101,8 @@ t.test("an operator logs in and clicks every action; the database follows each c
     "the failed list says it will not be retried");
 
   // Retry the failed upload now.
-  t.match(await page.locator(`#failed tr[data-video-id="${s.failed}"]`).innerText(), /quotaExceeded[\s\S]*retried by the sweep/,
-    "the failed video, its error and what happens next");
+  t.match(await page.locator(`#failed tr[data-video-id="${s.failed}"]`).innerText(), /quotaExceeded[\s\S]*retried by the first tick after Mon 30 Nov 09:32 \(RETRY_FAILED_AFTER after it failed\)/,
+    "the failed video, its error and when it is retried (it failed at 09:02; RETRY_FAILED_AFTER is 30 minutes)");
   await click(page, `#failed tr[data-video-id="${s.failed}"] .action-retry button`);
   t.same(await s.db.q("select status from videos where id = $1", [s.failed]), [{ status: "initiate" }], "retried: back in the queue");
 

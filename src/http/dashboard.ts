@@ -42,7 +42,7 @@ export async function renderDashboard(
   queries: DashboardQueries,
   options: {
     userId?: string | null;
-    policy: { interruptedAfter: string; maxAttempts: number };
+    policy: { interruptedAfter: string; maxAttempts: number; retryAfterMs?: number };
     now?: DateTime;
     /** With DASHBOARD_TOKEN: the forms of the actions, carrying this CSRF value. Null: read-only. */
     actions?: { csrf: string } | null;
@@ -130,7 +130,7 @@ export function action(actions: { csrf: string } | null, name: string, fields: R
 
 async function userSections(
   service: UploadSchedulerService, queries: DashboardQueries, user: User, now: DateTime,
-  actions: { csrf: string } | null = null, policy: { maxAttempts: number } = { maxAttempts: 3 },
+  actions: { csrf: string } | null = null, policy: { maxAttempts: number; retryAfterMs?: number } = { maxAttempts: 3 },
 ): Promise<string> {
   const local = now.setZone(user.timeZone);
   const week = Array.from({ length: 7 }, (_, i) => local.startOf("day").plus({ days: i }));
@@ -163,7 +163,9 @@ async function userSections(
     v.lastOutcome === "withdrawn" ? "withdrawn: never retried by the sweep"
       : v.lastOutcome === "permanent" ? "failed for good (the destination refused it)"
       : v.attempts - v.freeAttempts >= policy.maxAttempts ? `attempts used up (${policy.maxAttempts}): only a retry by hand sends it again`
-      : "retried by the sweep after the cool-down (RETRY_FAILED_AFTER)";
+      : policy.retryAfterMs !== undefined && v.finishedAt
+        ? `retried by the first tick after ${v.finishedAt.plus({ milliseconds: policy.retryAfterMs }).toFormat("ccc d LLL HH:mm")} (RETRY_FAILED_AFTER after it failed)`
+        : "retried by the sweep after the cool-down (RETRY_FAILED_AFTER)";
   return `${pause}${held}${pauseForm}
 <section id="week" aria-label="week">
   <h2>The week <small>in ${escapeHtml(user.timeZone)}, now ${escapeHtml(local.toFormat("cccc d LLLL, HH:mm"))}</small></h2>

@@ -65,7 +65,8 @@ export async function startHttpEndpoint(options: {
   pool: Pick<pg.Pool, "query">;
   service: UploadSchedulerService;
   metrics: SchedulerMetrics;
-  policy: { interruptedAfter: string; maxAttempts: number };
+  /** The worker's INTERRUPTED_AFTER and MAX_ATTEMPTS (health), and RETRY_FAILED_AFTER (when a failed video is retried). */
+  policy: { interruptedAfter: string; maxAttempts: number; retryAfterMs?: number };
   logger: Logger;
   timeoutMs?: number;
   /** Why this worker is not ready whatever the database says (it takes no job now); null when it is. */
