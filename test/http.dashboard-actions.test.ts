@@ -133,6 +133,20 @@ t.test("an operator logs in and clicks every action; the database follows each c
   t.ok(s.lines.filter((l) => l.event === "http_action").length >= 7, "each action is logged");
   t.same(problems, [], "no console error");
 
+  // A short slot (15 minutes) shows its name, and unfolds its times and use when pointed at or tabbed to.
+  const short = await addSlot(s.db, s.user, { day: "tuesday", start: "18:00", end: "18:14:59", max: 1, name: "quick one" });
+  await page.goto(`${s.http.url}?user=${s.user}`);
+  const block = page.locator(`.slot[data-slot-id="${short}"]`);
+  const clipped = await block.evaluate((e) => e.scrollHeight > e.clientHeight + 1);
+  t.ok(clipped, "folded, its text does not fit (15 minutes of 24 hours)");
+  await block.focus();
+  t.ok(await block.evaluate((e) => e.scrollHeight <= e.clientHeight + 1), "focused, all of it shows");
+  t.match(await block.innerText(), /quick one\s+18:00–18:14\s+1 upload/);
+  await page.mouse.move(0, 0);
+  await block.evaluate((e) => (e as HTMLElement).blur());
+  await block.hover();
+  t.ok(await block.evaluate((e) => e.scrollHeight <= e.clientHeight + 1), "pointed at, all of it shows");
+
   // Desktop and phone width; at 390 px nothing scrolls sideways.
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, "dashboard-actions-desktop.png"), fullPage: true });

@@ -263,7 +263,7 @@ function dayColumn(date: DateTime, slots: SlotStatus[], exceptions: Awaited<Retu
     const own = dayExceptions.find((e) => e.slotId === s.slotId) ?? wholeDay;
     const quota = own ? own.maxUploads : s.maxUploads;
     const use = isToday && s.usedToday !== null ? `${s.usedToday} of ${s.quotaToday ?? quota} used today` : `${quota} upload${quota === 1 ? "" : "s"}`;
-    return `<div class="slot${s.isActive ? "" : " inactive"}${s.isOpenNow ? " open" : ""}${own ? " exception" : ""}" data-slot-id="${escapeHtml(s.slotId)}" data-day="${day}" data-start="${start}" data-end="${end}"
+    return `<div class="slot${s.isActive ? "" : " inactive"}${s.isOpenNow ? " open" : ""}${own ? " exception" : ""}" tabindex="0" data-slot-id="${escapeHtml(s.slotId)}" data-day="${day}" data-start="${start}" data-end="${end}"
         style="top:${(start / 86400) * 100}%;height:${((end - start) / 86400) * 100}%"
         title="${escapeHtml(`${s.startTime}–${s.endTime}${s.minInterval ? `, paced ${s.minInterval}` : ""}`)}">
         <b class="name">${escapeHtml(s.slotName ?? "slot")}</b> <span class="times">${escapeHtml(s.startTime.slice(0, 5))}–${escapeHtml(s.endTime.slice(0, 5))}</span>
@@ -305,6 +305,8 @@ section { max-width: 100%; overflow-x: auto; } select { max-width: 100%; }
 .day.today .column { border-color: #0b63c5; }
 .slot { position: absolute; left: 2px; right: 2px; overflow: hidden; background: #dbe9ff; border: 1px solid #7aa7e8; border-radius: 4px; padding: 1px 4px; font-size: .72rem; box-sizing: border-box; min-height: 1.1rem; }
 .slot.open { background: #c6f0d2; border-color: #3aa35b; } .slot.inactive { background: #eee; border-style: dashed; color: #777; }
+/* A short slot shows its name; pointing at it or tabbing to it unfolds the rest over the column. */
+.slot:hover, .slot:focus { overflow: visible; height: auto !important; min-height: 3.2rem; z-index: 3; box-shadow: 0 2px 6px rgba(0,0,0,.25); }
 .slot.exception { border-color: #c44; } .slot .use, .slot .times { display: block; color: #456; }
 table { border-collapse: collapse; background: #fff; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eef; }
 .outcome-failed td, .outcome-timed_out td, .outcome-interrupted td { color: #a22; } .empty { color: #667; }
