@@ -37,11 +37,13 @@ t.test("npm start prints the endpoint's URL; /metrics counts the ticks, claims a
     const m = await get("/metrics");
     return metric(m.text, 'upload_scheduler_uploads_total{outcome="failed"}') === 1 && m;
   });
-  t.equal(metric(text, "upload_scheduler_ticks_total"), 1, "one tick");
+  // The tick added above, and the crontab's own when a minute began meanwhile.
+  const ticks = metric(text, "upload_scheduler_ticks_total");
+  t.ok(ticks !== undefined && ticks >= 1 && ticks <= 3, `the ticks counted (${ticks})`);
   t.equal(metric(text, "upload_scheduler_claims_total"), 2, "two claims");
   t.equal(metric(text, 'upload_scheduler_uploads_total{outcome="success"}'), 1, "one upload succeeded");
   t.equal(metric(text, 'upload_scheduler_upload_duration_seconds_count{outcome="success"}'), 1, "its duration observed");
-  t.equal(metric(text, "upload_scheduler_tick_duration_seconds_count"), 1, "the tick's duration observed");
+  t.equal(metric(text, "upload_scheduler_tick_duration_seconds_count"), ticks, "each tick's duration observed");
   t.equal(metric(text, 'upload_scheduler_videos{state="failed_retryable"}'), 1, "the failed video, read from the database");
 
   const page = await get("/");
