@@ -2,6 +2,7 @@ import type http from "node:http";
 import { SchedulerError } from "../errors.js";
 import type { UploadSchedulerService } from "../service.js";
 import type { Video } from "../types.js";
+import { UUID } from "./dashboard.js";
 import type { DashboardQueries } from "./queries.js";
 
 /** The largest request body read (a week's JSON is a few kB). */
@@ -25,7 +26,6 @@ export async function readBody(req: http.IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function id(value: unknown, what: string): string {
   if (typeof value !== "string" || !UUID.test(value)) throw new HttpError(400, `${what} ${JSON.stringify(value ?? null)} is not an id.`, `Give the uuid of a ${what}.`);

@@ -97,7 +97,8 @@ ${body}
   return { status, html };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What an id looks like; anything else is answered as not found before the database is asked. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function healthRow(h: Health): string {
   const cell = (label: string, value: string, warn = false) =>
@@ -318,6 +319,24 @@ form.inline { display: inline-flex; margin: 0 .3rem 0 0; } form.inline input[nam
 #login { max-width: 28rem; } #login form { display: flex; gap: .5rem; }
 `;
 
+/** A page of the endpoint other than the dashboard: its title, the header, `body`. */
+export function htmlPage(title: string, body: string, options: { refreshSeconds?: number; homeLink?: boolean } = {}): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+${options.refreshSeconds ? `<meta http-equiv="refresh" content="${options.refreshSeconds}">\n` : ""}<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Upload scheduler: ${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>${options.homeLink ? `<a href="/">Upload scheduler</a>` : "Upload scheduler"}</h1></header>
+${body}
+</body>
+</html>
+`;
+}
+
 /** The login page (DASHBOARD_TOKEN set), or why there is none. */
 export function renderLogin(state: { wrong?: boolean; off?: boolean; csrf?: boolean }): string {
   const body = state.off
@@ -326,20 +345,7 @@ export function renderLogin(state: { wrong?: boolean; off?: boolean; csrf?: bool
       ? `<p class="paused">The action was refused: it did not come from this dashboard's page (its CSRF token was missing or wrong). Go back to <a href="/">the dashboard</a> and try again.</p>`
       : `${state.wrong ? `<p class="paused" role="alert">That is not the token.</p>` : ""}<form method="post" action="/login"><label for="token">Token</label><input id="token" name="token" type="password" autocomplete="current-password" required><button type="submit">Log in</button></form>
 <p>The token is the worker's <code>DASHBOARD_TOKEN</code>.</p>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Upload scheduler: log in</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>Upload scheduler</h1></header>
-<section id="login">${body}</section>
-</body>
-</html>
-`;
+  return htmlPage("log in", `<section id="login">${body}</section>`);
 }
 
 /**
@@ -347,23 +353,9 @@ export function renderLogin(state: { wrong?: boolean; off?: boolean; csrf?: bool
  * and that the page tries again on its own.
  */
 export function renderUnavailable(reason: string, retrySeconds = 10): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="${retrySeconds}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Upload scheduler: the database does not answer</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>Upload scheduler</h1></header>
-<p class="paused" id="unavailable"><strong>The database does not answer</strong> (${escapeHtml(reason)}), so the schedule cannot be shown now.
+  return htmlPage("the database does not answer", `<p class="paused" id="unavailable"><strong>The database does not answer</strong> (${escapeHtml(reason)}), so the schedule cannot be shown now.
 This page tries again every ${retrySeconds} seconds.</p>
 <p>The worker goes on: uploads already running finish, and their outcomes are kept in its journal until the
 database takes them. <a href="/healthz">/healthz</a> says when the database answers again; <a href="/metrics">/metrics</a>
-answers meanwhile, with <code>upload_scheduler_database_up 0</code>.</p>
-</body>
-</html>
-`;
+answers meanwhile, with <code>upload_scheduler_database_up 0</code>.</p>`, { refreshSeconds: retrySeconds });
 }

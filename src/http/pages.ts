@@ -1,29 +1,13 @@
 import type { UploadSchedulerService } from "../service.js";
 import type { Video } from "../types.js";
-import { action, duration, escapeHtml, progress, STYLE, videoLink } from "./dashboard.js";
+import { action, duration, escapeHtml, htmlPage, progress, UUID, videoLink } from "./dashboard.js";
 import type { DashboardQueries } from "./queries.js";
 
 const STATUSES = ["initiate", "pending", "uploading", "success", "failed"] as const;
 const PAGE = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const when = (v: { toFormat(f: string): string } | null) => (v ? v.toFormat("ccc d LLL yyyy HH:mm") : "");
 
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}: upload scheduler</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1><a href="/">Upload scheduler</a></h1></header>
-${body}
-</body>
-</html>
-`;
-}
+const page = (title: string, body: string) => htmlPage(title, body, { homeLink: true });
 
 /**
  * /videos?user=…&status=…&q=…&page=…: a user's videos, newest first, fifty a page, filtered by

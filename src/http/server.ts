@@ -208,11 +208,10 @@ export async function startHttpEndpoint(options: {
         const text = await metrics.render({ service, timeoutMs });
         res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
         res.end(text);
+      } else if ((url.pathname === "/" || url.pathname === "/videos" || url.pathname === "/video") && auth.enabled && !auth.authenticate(req)) {
+        // The pages need the token when there is one.
+        html(res, 401, renderLogin({}));
       } else if (url.pathname === "/") {
-        if (auth.enabled && !auth.authenticate(req)) {
-          html(res, 401, renderLogin({}));
-          return;
-        }
         const page = await inTime(renderDashboard(service, queries, {
           userId: url.searchParams.get("user"), policy, now: DateTime.now(),
           actions: auth.enabled ? { csrf: auth.csrf() } : null,
@@ -220,10 +219,6 @@ export async function startHttpEndpoint(options: {
         }));
         html(res, page.status, page.html);
       } else if (url.pathname === "/videos" || url.pathname === "/video") {
-        if (auth.enabled && !auth.authenticate(req)) {
-          html(res, 401, renderLogin({}));
-          return;
-        }
         const page = url.pathname === "/videos"
           ? await inTime(renderVideosPage(queries, {
             userId: url.searchParams.get("user"), status: url.searchParams.get("status"), search: url.searchParams.get("q"),
