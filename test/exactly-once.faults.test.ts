@@ -211,8 +211,10 @@ t.test("exactly once at the destination, with three workers and the tus destinat
 
   t.test(`${name}: a network black hole between a worker and PostgreSQL for 4 leases: its uploads stop at the fence, and others finish them`, async (t) => {
     const proxy = await blackHoleProxy(t, cluster.port);
-    const s = await scene(t, cluster, 9, [{ MEDIA_PROCESS_MODULE: module }, { MEDIA_PROCESS_MODULE: module }]);
-    // A third worker reaches PostgreSQL only through the proxy.
+    // The worker that reaches PostgreSQL only through the proxy runs alone until it uploads: with
+    // the other two beside it from the start, on a busy machine they took every video first and
+    // it never had one to lose (the wait below timed out). They start once it is cut off.
+    const s = await scene(t, cluster, 9, []);
     const cut = startWorker(t, { ...s.db, url: s.db.url.replace(`:${cluster.port}/`, `:${proxy.port}/`) }, { ...ENV, MEDIA_PROCESS_MODULE: module, TUS_ENDPOINT: s.tus.endpoint });
     s.workers.push(cut);
     await waitFor("the worker behind the proxy to start", async () => cut.events("worker_started").length > 0, 60_000);
@@ -227,6 +229,8 @@ t.test("exactly once at the destination, with three workers and the tus destinat
       return false;
     });
     proxy.blackHole();
+    const others = [0, 1].map(() => startWorker(t, s.db, { ...ENV, MEDIA_PROCESS_MODULE: module, TUS_ENDPOINT: s.tus.endpoint }));
+    s.workers.push(...others);
     await sleep(4 * LEASE_MS);
     t.ok(cut.events("lease_lost").length > 0, "the worker cut off knew its leases were lost");
     const ended = await waitFor("the worker cut off to end an upload", async () =>
