@@ -2,56 +2,80 @@
  * The upload benchmark's figures (for `npm run bench`'s table and --json):
  *
  * - upload_tus_over_put: throughput of a tus upload through the built-in tus destination (8 MiB
- *   chunks, to @tus/server with its FileStore) over a plain HTTP PUT of the same 1 GB file (--quick: 100 MB) to a
- *   node:http server that writes it to disk, both on loopback, both servers and clients in this
- *   process; the median of a few alternating runs each. 0.8 or more is the target.
+ *   chunks, to @tus/server with its FileStore) over a plain HTTP PUT of the same 1 GB file
+ *   (--quick: 100 MB) to a node:http server that writes it to disk, both on loopback. The two
+ *   servers run in a process of their own (bench/upload-servers.ts), as a destination is another
+ *   machine; the two clients run here and read the file alike (1 MiB reads, as the destination
+ *   does). One warm-up each, then the median of alternating runs (7; 5 of 1 GB). 0.8 or more is
+ *   the target.
+ * - upload_chunked_put_over_put, upload_tus_over_chunked_put: the same file sent as plain PUTs of
+ *   8 MiB, one after another, over the one PUT; and tus over those. The first is what 8 MiB
+ *   requests cost by themselves on this machine (the floor of the first figure for any client
+ *   of a chunked protocol), the second what the tus client adds to them.
  * - upload_rss_mb_small, upload_rss_mb_large: the peak RSS (MB) of a process running the tus
  *   destination (test/fixtures/destination-runner.ts) uploading the small and the large file
  *   (100 MB and 1 GB; --quick: 20 MB and 100 MB). Flat memory means the two are close.
  *
  * The files are random bytes in a temporary folder, removed afterwards.
  */
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { mediaProccess } from "../src/media/destinations/tus.js";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_CHUNK_SIZE, READ_BUFFER, mediaProccess } from "../src/media/destinations/tus.js";
 import { completeContext, type MediaVideo } from "../src/media/plugin.js";
 import { randomFile, runInChild } from "../test/fixtures/destinations.js";
 import { startTusServer } from "../test/fixtures/tus-server.js";
 
 const MB = 1_000_000;
 
-/** A node:http server that writes each PUT's body to a file of its own: the plain upload to compare with. */
-async function putServer(directory: string) {
-  let n = 0;
-  const server = http.createServer((req, res) => {
-    void pipeline(req, createWriteStream(path.join(directory, `put-${++n}`))).then(
-      () => res.writeHead(201).end(),
-      () => res.writeHead(500).end(),
-    );
+/** The tus server and the plain PUT server, in a child process (bench/upload-servers.ts). */
+async function servers() {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./upload-servers.ts", import.meta.url))], {
+    stdio: ["ignore", "pipe", "inherit"],
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+  const exited = once(child, "exit").then(() => {
+    throw new Error("the upload benchmark's servers exited before they listened");
+  });
+  const [line] = (await Promise.race([once(child.stdout!.setEncoding("utf8"), "data"), exited])) as [string];
+  const urls = JSON.parse(line.split("\n")[0]!) as { tus: string; put: string };
+  exited.catch(() => {});
+  return { ...urls, close: async () => void (child.exitCode === null && (child.kill("SIGTERM"), await once(child, "exit"))) };
 }
 
-/** One streamed PUT of `file`; resolves to its duration in ms. */
-async function put(url: string, file: string): Promise<number> {
-  const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const request = http.request(url, { method: "PUT", headers: { "Content-Length": statSync(file).size, "Content-Type": "application/octet-stream" } });
+/** A streamed PUT of `file`, bytes [start, end) of it; resolves once the server answered 201. */
+function putRange(url: string, file: string, start: number, end: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const request = http.request(url, { method: "PUT", headers: { "Content-Length": end - start, "Content-Type": "application/octet-stream" } });
     request.on("response", (response) => {
       response.resume();
       if (response.statusCode === 201) response.on("end", resolve);
       else reject(new Error(`the PUT server answered ${response.statusCode}`));
     });
     request.on("error", reject);
-    createReadStream(file).pipe(request);
+    createReadStream(file, { start, end: end - 1, highWaterMark: READ_BUFFER }).pipe(request);
   });
+}
+
+/** The whole file in one PUT; resolves to its duration in ms. */
+async function put(url: string, file: string): Promise<number> {
+  const started = performance.now();
+  await putRange(url, file, 0, statSync(file).size);
+  return performance.now() - started;
+}
+
+/**
+ * The same file as PUTs of DEFAULT_CHUNK_SIZE bytes, one after another (no protocol: each is
+ * written to a file of its own): what sending the file in 8 MiB requests costs by itself, the
+ * floor of any client that does so.
+ */
+async function chunkedPut(url: string, file: string): Promise<number> {
+  const started = performance.now();
+  const size = statSync(file).size;
+  for (let start = 0; start < size; start += DEFAULT_CHUNK_SIZE) await putRange(url, file, start, Math.min(size, start + DEFAULT_CHUNK_SIZE));
   return performance.now() - started;
 }
 
@@ -67,7 +91,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
   const { quick, log } = options;
   const dir = mkdtempSync(path.join(tmpdir(), "upload-bench-"));
   const tus = await startTusServer();
-  const plain = await putServer(dir);
+  const remote = await servers();
   try {
     const sizes = { small: (quick ? 20 : 100) * MB, large: (quick ? 100 : 1000) * MB };
     const files = { small: path.join(dir, "small.bin"), large: path.join(dir, "large.bin") };
@@ -77,20 +101,28 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     const compared = files.large;
 
     // Throughput: alternate the two so that a busy moment of the machine hits both alike.
-    const runs = quick ? 3 : 5;
+    // One warm-up run of each (not counted), then alternating runs.
+    const runs = quick ? 7 : 5;
     const tusMs: number[] = [];
     const putMs: number[] = [];
+    const chunkedMs: number[] = [];
     const logger = { info() {}, warn() {}, error() {}, child: () => logger };
-    for (let run = 0; run < runs; run++) {
-      putMs.push(await put(plain.url, compared));
+    for (let run = -1; run < runs; run++) {
+      const putTook = await put(remote.put, compared);
+      const chunkedTook = await chunkedPut(remote.put, compared);
       const started = performance.now();
       const video = { id: `bench-${run}`, title: "bench", sourcePath: compared, source_path: compared } as unknown as MediaVideo;
-      await mediaProccess(video, completeContext({ signal: new AbortController().signal, attempt: 1, idempotencyKey: `bench-${run}`, logger, env: { TUS_ENDPOINT: tus.endpoint } }));
+      await mediaProccess(video, completeContext({ signal: new AbortController().signal, attempt: 1, idempotencyKey: `bench-${run}`, logger, env: { TUS_ENDPOINT: remote.tus } }));
+      if (run < 0) continue;
       tusMs.push(performance.now() - started);
-      rmSync(path.join(dir, `put-${run + 1}`), { force: true });
+      putMs.push(putTook);
+      chunkedMs.push(chunkedTook);
     }
     const mbps = (ms: number) => round2(sizes.large / MB / (ms / 1000));
-    log(`upload: ${sizes.large / MB} MB over loopback: PUT ${mbps(median(putMs))} MB/s, tus ${mbps(median(tusMs))} MB/s (median of ${runs})`);
+    log(
+      `upload: ${sizes.large / MB} MB over loopback: PUT ${mbps(median(putMs))} MB/s, as 8 MiB PUTs ${mbps(median(chunkedMs))} MB/s, ` +
+        `tus ${mbps(median(tusMs))} MB/s (median of ${runs})`,
+    );
 
     // Peak memory of a process that does nothing but upload, as an upload's worker would.
     const peak = async (which: "small" | "large") => {
@@ -111,11 +143,13 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     };
     return {
       upload_tus_over_put: round2(median(putMs) / median(tusMs)),
+      upload_chunked_put_over_put: round2(median(putMs) / median(chunkedMs)),
+      upload_tus_over_chunked_put: round2(median(chunkedMs) / median(tusMs)),
       upload_rss_mb_small: Math.round(await peak("small")),
       upload_rss_mb_large: Math.round(await peak("large")),
     };
   } finally {
-    await plain.close();
+    await remote.close();
     await tus.close();
     rmSync(dir, { recursive: true, force: true });
   }
