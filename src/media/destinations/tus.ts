@@ -20,6 +20,12 @@ import type { MediaProcessContext, MediaVideo, ReconcileAnswer } from "../plugin
 import { abortedError, byteSetting, excerpt, retryAfter, retryDelaysSetting, sourceFile, urlSetting, type Env } from "./common.js";
 
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/**
+ * The file is read 1 MiB at a time (Node's default is 64 KiB): a chunk of 8 MiB goes out in 8
+ * socket writes, not 128, each through tus-js-client's progress stream. One such buffer per
+ * upload in flight; memory stays flat however large the file.
+ */
+export const READ_BUFFER = 1024 * 1024;
 const DEFAULT_RETRY_DELAYS = [0, 1000, 3000, 5000];
 
 /** What an attempt checkpoints: enough for the next one to continue the same upload. */
@@ -74,7 +80,7 @@ function chunkedFile(file: string, size: number, onError: (error: Error) => void
         size,
         slice: async (start: number, end: number) => {
           // createReadStream's end is inclusive; tus-js-client reads `size` for Content-Length.
-          const stream = Object.assign(createReadStream(file, { start, end: end - 1 }), { size: end - start });
+          const stream = Object.assign(createReadStream(file, { start, end: end - 1, highWaterMark: READ_BUFFER }), { size: end - start });
           open.add(stream);
           stream.once("close", () => open.delete(stream));
           // tus-js-client pipes the chunk without listening for its errors: a file that vanished would crash the thread.
