@@ -45,6 +45,14 @@ stable
 -- planner on them (a hash join would read all of videos to claim a few; test/tick.linear-plans.test.ts).
 rows 10
 set search_path = pg_catalog, pg_temp
+-- Plans kept for the session: a kept plan of a statement over unnest(p_user_ids) must assume a
+-- list of unknown length, so beside a plan made for a single claim's list of one it always
+-- looked dearer, and both statements here (and day_facts') were planned again at every call:
+-- about half of a single claim's time. The plans are index probes whatever the list's length
+-- (test/tick.linear-plans.test.ts reads the tick's); this function only reads, and what it calls
+-- (day_facts, limits_room) are statements over these lists too, so the setting reaches no
+-- trigger. test/claim.plans-kept.test.ts fails without it.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_users uuid[];

@@ -1,0 +1,53 @@
+// A single claim plans its statements once per session, not at every call.
+//
+// Every statement of find_next_video_to_upload works on one user. PostgreSQL keeps a statement's
+// plan after five calls only when that plan does not look dearer than one made for the call's
+// own values; for the rule's statements over unnest(<a list of one>) it always does (a kept plan
+// must assume a list of unknown length), so they were planned again at every call: about half
+// of a claim's time on the benchmark's data. find_next_video_to_upload therefore sets
+// plan_cache_mode = force_generic_plan for its call (and what it calls: all of it is one user's).
+// This test counts the plannings of a claim after a few (log_planner_stats, read as notices),
+// and fails without that setting. It counts plannings, not time.
+import t from "tap";
+import { kolkata, testDatabase } from "./fixtures/db.js";
+
+const MONDAY_10 = kolkata("2026-11-30 10:00");
+
+t.test("a single claim plans its statements on the session's first calls, then keeps its plans", async (t) => {
+  const db = await testDatabase(t);
+  const users = await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, 12) returning id");
+  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
+              select id, 'monday', '00:00', '23:59:59', 5, 'all day' from users`);
+  // A platform limit on every user, so the limits' statements run too.
+  await db.q("insert into upload_limits (user_id, max_uploads, per) select id, 50, interval '24 hours' from users");
+  await db.q(`insert into videos (user_id, title, created_at)
+              select u.id, 'video ' || g, timestamptz '2026-11-01Z' + g * interval '1 minute'
+              from users u cross join generate_series(1, 3) g`);
+
+  const client = await db.connect();
+  let plannings = 0;
+  client.on("notice", (notice) => {
+    if (notice.message === "PLANNER STATISTICS") plannings++;
+  });
+  const claim = async (user: string) => {
+    const { rows } = await client.query("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, MONDAY_10]);
+    return rows.length;
+  };
+  // The session's first claims (each plpgsql statement is planned at its first call).
+  let claimed = 0;
+  for (const { id } of users.slice(0, 8)) claimed += await claim(id);
+  await client.query("set client_min_messages = log");
+  await client.query("set log_planner_stats = on");
+  // The next claims, each for another user: only the top-level statement is planned.
+  const perClaim: number[] = [];
+  for (const { id } of users.slice(8)) {
+    plannings = 0;
+    claimed += await claim(id);
+    perClaim.push(plannings);
+  }
+  await client.query("reset log_planner_stats");
+  await client.query("reset client_min_messages");
+
+  t.equal(claimed, 12, "every claim claimed a video");
+  t.same(perClaim, [1, 1, 1, 1], "each later claim planned only its own SELECT: every statement inside kept its plan");
+});
