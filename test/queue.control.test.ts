@@ -62,6 +62,25 @@ t.test("a not-before time: the claim, the preview and the forecast wait for it",
   t.same((await db.q("select id from upload_scheduler.claim_due_videos($1)", [kolkata("2026-11-30 12:00")])).map((r: any) => r.id), [a], "claimed at its time");
 });
 
+t.test("a not-before time: when every waiting video has one, the tick looks at the user again at the earliest, not before", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 10 });
+  const [a, b] = await queueVideos(db, user, 2);
+  await db.q("update videos set not_before = $2 where id = $1", [a, kolkata("2026-11-30 12:00")]);
+  await db.q("update videos set not_before = $2 where id = $1", [b, kolkata("2026-11-30 11:00")]);
+  const dueAt = async () => (await db.q("select due_at from upload_scheduler.user_due where user_id = $1", [user]))[0].due_at.toISOString();
+  t.same(await db.q("select id from upload_scheduler.claim_due_videos($1)", [MONDAY_9]), [], "nothing to claim at 09:00");
+  t.equal(await dueAt(), new Date(kolkata("2026-11-30 11:00")).toISOString(), "due at the earliest not-before of the queue");
+  await db.q("update videos set not_before = null where id = $1", [b]);
+  t.same((await db.q("select id from upload_scheduler.claim_due_videos($1)", [kolkata("2026-11-30 09:01")])).map((r: any) => r.id), [b],
+    "a video whose not-before is lifted is claimed at the next tick");
+  t.equal(await dueAt(), new Date(kolkata("2026-11-30 12:00")).toISOString(), "then due at the one left's not-before");
+  const [c] = await queueVideos(db, user, 1, "2026-11-02T00:00:00Z");
+  t.same((await db.q("select id from upload_scheduler.claim_due_videos($1)", [kolkata("2026-11-30 09:02")])).map((r: any) => r.id), [c],
+    "a video without one, queued behind it, is claimed at once");
+});
+
 t.test("withdraw_video: a waiting video is cancelled with its reason on record, never retried by the sweep, and retry_video brings it back", async (t) => {
   const db = await testDatabase(t);
   const user = await addUser(db);

@@ -122,4 +122,12 @@ t.test("after one-row writes on the same connection, bulk claims, give-backs, st
 
   const bad = plans.flatMap((p) => quadratic(p.Plan).map((why) => `${why}\n  in: ${p["Query Text"].trim().split("\n").slice(0, 3).join(" ")}`));
   t.same([...new Set(bad)], [], "no plan does per-row work over a whole list, table or CTE");
+
+  // The due bookkeeping writes each claimed user's due_at from its earliest waiting video: one
+  // index probe, not an aggregate over the user's whole queue (a tick then grew with the queues'
+  // length: ten times the videos, 1.6 times the tick).
+  const due = plans.filter((p) => /update upload_scheduler\.user_due d\s+set due_at = greatest/.test(p["Query Text"]));
+  t.ok(due.length > 0, `the due bookkeeping's statement was read (${due.length} plans)`);
+  const overQueues = due.filter((p) => findNode(p.Plan, (n) => n["Node Type"] === "Aggregate" && !!findNode(n, (c) => c["Relation Name"] === "videos" && c["Node Type"] !== "Index Only Scan")));
+  t.same(overQueues.map((p) => p["Query Text"].trim().split("\n").slice(0, 3).join(" ")), [], "no due bookkeeping plan aggregates over a user's whole queue");
 });

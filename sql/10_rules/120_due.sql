@@ -98,14 +98,20 @@ begin
     from unnest(p_user_ids) as x (user_id)
   ) x;
   -- (A waiting video with a not_before later than the rule's next_at moves the bound to it, when
-  -- every waiting video has one.)
+  -- every waiting video has one. Each is one index probe, however long the queue: the first
+  -- waiting video without a not_before, else the earliest not_before, videos_not_before_idx.)
   -- Every row taken is written, once (most often with the value it had: a HOT update).
   update upload_scheduler.user_due d set due_at = 'infinity'
   from unnest(v_idle) as x (user_id)
   where d.user_id = x.user_id;
   update upload_scheduler.user_due d
-  set due_at = greatest(r.next_at, (select min(coalesce(v.not_before, '-infinity')) from public.videos v
-                                    where v.user_id = r.user_id and v.status = 'initiate'))
+  set due_at = greatest(r.next_at,
+                        case when exists (select 1 from public.videos v
+                                          where v.user_id = r.user_id and v.status = 'initiate' and v.not_before is null)
+                             then '-infinity'
+                             else (select min(v.not_before) from public.videos v
+                                   where v.user_id = r.user_id and v.status = 'initiate' and v.not_before is not null)
+                        end)
   from upload_scheduler_private.claimable(v_waiting, p_now) r
   where d.user_id = r.user_id;
 
