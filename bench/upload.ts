@@ -6,8 +6,8 @@
  *   (--quick: 100 MB) to a node:http server that writes it to disk, both on loopback. The two
  *   servers run in a process of their own (bench/upload-servers.ts), as a destination is another
  *   machine; the two clients run here and read the file alike (1 MiB reads, as the destination
- *   does). One warm-up each, then the median of alternating runs (7; 5 of 1 GB). 0.8 or more is
- *   the target.
+ *   does). One warm-up round, then the median of 7 rounds (5 of 1 GB), each starting with another
+ *   of the measures. 0.8 or more is the target.
  * - upload_chunked_put_over_put, upload_tus_over_chunked_put: the same file sent as plain PUTs of
  *   8 MiB, one after another, over the one PUT; and tus over those. The first is what 8 MiB
  *   requests cost by themselves on this machine (the floor of the first figure for any client
@@ -90,7 +90,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 export async function uploadBench(options: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number>> {
   const { quick, log } = options;
   const dir = mkdtempSync(path.join(tmpdir(), "upload-bench-"));
-  const tus = await startTusServer();
+  const rssServer = await startTusServer();
   const remote = await servers();
   try {
     const sizes = { small: (quick ? 20 : 100) * MB, large: (quick ? 100 : 1000) * MB };
@@ -107,16 +107,24 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     const putMs: number[] = [];
     const chunkedMs: number[] = [];
     const logger = { info() {}, warn() {}, error() {}, child: () => logger };
-    for (let run = -1; run < runs; run++) {
-      const putTook = await put(remote.put, compared);
-      const chunkedTook = await chunkedPut(remote.put, compared);
+    const tus = async (run: number) => {
       const started = performance.now();
       const video = { id: `bench-${run}`, title: "bench", sourcePath: compared, source_path: compared } as unknown as MediaVideo;
       await mediaProccess(video, completeContext({ signal: new AbortController().signal, attempt: 1, idempotencyKey: `bench-${run}`, logger, env: { TUS_ENDPOINT: remote.tus } }));
-      if (run < 0) continue;
-      tusMs.push(performance.now() - started);
-      putMs.push(putTook);
-      chunkedMs.push(chunkedTook);
+      return performance.now() - started;
+    };
+    const measures: Array<[number[], (run: number) => Promise<number>]> = [
+      [putMs, () => put(remote.put, compared)],
+      [chunkedMs, () => chunkedPut(remote.put, compared)],
+      [tusMs, tus],
+    ];
+    for (let run = -1; run < runs; run++) {
+      // Each run starts with another of the three, so none always comes after the others' writes.
+      for (let i = 0; i < measures.length; i++) {
+        const [into, measure] = measures[(i + run + 1) % measures.length]!;
+        const took = await measure(run);
+        if (run >= 0) into.push(took);
+      }
     }
     const mbps = (ms: number) => round2(sizes.large / MB / (ms / 1000));
     log(
@@ -129,7 +137,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
       const child = runInChild({
         destination: "tus",
         video: { id: `bench-rss-${which}`, title: null, source_path: files[which] },
-        env: { TUS_ENDPOINT: tus.endpoint },
+        env: { TUS_ENDPOINT: rssServer.endpoint },
         stateFile: path.join(dir, `${which}.json`),
       });
       try {
@@ -150,7 +158,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     };
   } finally {
     await remote.close();
-    await tus.close();
+    await rssServer.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
