@@ -129,6 +129,27 @@ comment on function upload_scheduler_private.schedule_slot_from_json(uuid, integ
   E'Internal: one element of set_schedule''s array as an upload_schedules row (id not set): its keys and JSON types checked, each problem naming its position and key. The slot''s rules are the table''s.';
 
 -- Re-raises an error of the table's rules with the position of the element that broke it.
+create or replace function upload_scheduler_private.raise_for_element(
+  p_element text,
+  p_state text,
+  p_message text,
+  p_detail text,
+  p_hint text
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  raise exception '%', format('%s: %s', p_element, p_message)
+    using errcode = p_state, detail = coalesce(p_detail, ''), hint = coalesce(p_hint, '');
+end;
+$$;
+
+comment on function upload_scheduler_private.raise_for_element(text, text, text, text, text) is
+  E'Internal: re-raises a table rule''s error (its code, detail and hint) prefixed with the JSON element it came from (set_schedule''s slots and limits).';
+
 create or replace function upload_scheduler_private.raise_for_slot(
   p_position integer,
   p_slot public.upload_schedules,
@@ -143,10 +164,10 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  raise exception '%', format('slot %s (%s %s-%s): %s', p_position, p_slot.day, p_slot.start_time, p_slot.end_time, p_message)
-    using errcode = case when p_state = '23P01' then 'UPOVL' else p_state end,
-          detail = coalesce(p_detail, ''),
-          hint = coalesce(p_hint, 'Make the active slots of each weekday disjoint (ends are inclusive).');
+  perform upload_scheduler_private.raise_for_element(
+    format('slot %s (%s %s-%s)', p_position, p_slot.day, p_slot.start_time, p_slot.end_time),
+    case when p_state = '23P01' then 'UPOVL' else p_state end,
+    p_message, p_detail, coalesce(p_hint, 'Make the active slots of each weekday disjoint (ends are inclusive).'));
 end;
 $$;
 
@@ -288,9 +309,9 @@ begin
         where l.user_id = p_user_id and (l.max_uploads, l.per, l.time_zone) is not distinct from (v_limit.max_uploads, v_limit.per, v_limit.time_zone));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail, v_hint = pg_exception_hint;
-      raise exception '%', format('limit %s (%s per %s%s): %s', v_position, v_limit.max_uploads, v_limit.per,
-                                  coalesce(' in ' || v_limit.time_zone, ''), v_message)
-        using errcode = v_state, detail = coalesce(v_detail, ''), hint = coalesce(v_hint, '');
+      perform upload_scheduler_private.raise_for_element(
+        format('limit %s (%s per %s%s)', v_position, v_limit.max_uploads, v_limit.per, coalesce(' in ' || v_limit.time_zone, '')),
+        v_state, v_message, v_detail, v_hint);
     end;
   end loop;
 end;

@@ -75,11 +75,7 @@ export class DashboardQueries {
   /** The latest attempts (public.upload_attempts) of one user, or of all, newest first, with the video's title. */
   async recentAttempts(options: { userId?: string | null; limit?: number } = {}): Promise<AttemptRecord[]> {
     const rows = await this.rows(
-      `select a.*, v.title, u.time_zone,
-              extract(epoch from a.finished_at - a.started_at) * 1000 as duration_ms
-       from public.upload_attempts a
-       join public.videos v on v.id = a.video_id
-       join public.users u on u.id = a.user_id
+      `${ATTEMPTS}
        where $1::uuid is null or a.user_id = $1
        order by a.id desc
        limit $2`,
@@ -155,14 +151,20 @@ export class DashboardQueries {
   /** Every attempt of one video, oldest first. */
   async attemptsOf(videoId: string): Promise<AttemptRecord[]> {
     const rows = await this.rows(
-      `select a.*, v.title, u.time_zone, extract(epoch from a.finished_at - a.started_at) * 1000 as duration_ms
-       from public.upload_attempts a join public.videos v on v.id = a.video_id join public.users u on u.id = a.user_id
-       where a.video_id = $1 order by a.id`,
+      `${ATTEMPTS}
+       where a.video_id = $1
+       order by a.id`,
       [videoId],
     );
     return rows.map(toAttempt);
   }
 }
+
+/** Attempts with their video's title and their user's zone, as toAttempt reads them. */
+const ATTEMPTS = `select a.*, v.title, u.time_zone, extract(epoch from a.finished_at - a.started_at) * 1000 as duration_ms
+       from public.upload_attempts a
+       join public.videos v on v.id = a.video_id
+       join public.users u on u.id = a.user_id`;
 
 function toAttempt(row: any): AttemptRecord {
   return {
