@@ -160,6 +160,7 @@ export class UploadSchedulerService {
     retry_failed_videos: "retryFailedVideos",
     fail_interrupted_uploads: "failInterruptedUploads",
     retry_video: "retryVideo",
+    reconcile: "reconcileVideo",
     move_to_front: "moveToFront",
     move_to_position: "moveToPosition",
     limit_status: "limitStatus",
@@ -429,6 +430,17 @@ export class UploadSchedulerService {
   /** failed -> initiate now, whatever its attempts. */
   async retryVideo(videoId: string): Promise<Video> {
     const [row] = await this.rows(videosOf(`upload_scheduler.retry_video($1)`), [videoId]);
+    return toVideo(row);
+  }
+
+  /**
+   * Settles by hand a video whose last upload's outcome is in doubt (reconcile): `done` when the
+   * platform has it (success, with its id and link), not done to upload it again.
+   */
+  async reconcileVideo(videoId: string, answer: { done: boolean; remoteId?: string | null; remoteUrl?: string | null; now?: Instant }): Promise<Video> {
+    const [row] = await this.rows(videosOf(`upload_scheduler.reconcile($1, $2, $3, $4, coalesce($5::timestamptz, now()))`), [
+      videoId, answer.done, answer.remoteId ?? null, answer.remoteUrl ?? null, instant(answer.now),
+    ]);
     return toVideo(row);
   }
 

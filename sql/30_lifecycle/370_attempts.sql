@@ -366,6 +366,98 @@ $$;
 comment on function upload_scheduler.end_attempt(uuid, integer, uuid, text, text, jsonb, timestamptz, timestamptz) is
   E'Ends attempt p_attempt of a video for the worker holding p_token (UPTOK otherwise): success (keeping p_result''s remoteId and remoteUrl), failed, timed_out, aborted (retried, counted), retry_later (back to the queue, not counted, its user held until p_retry_at), needs_reconnect (back to the queue, not counted, its user paused), permanent (never retried) or unknown (back to the queue, not counted, not before p_retry_at). A known outcome wins over a sweep that called the attempt interrupted, while no later attempt has started. Repeating the recorded outcome returns quietly.';
 
+-- Reconciling by hand: a person looked at the platform for a video whose last upload's outcome is
+-- in doubt (its attempt ended interrupted, timed_out or aborted, or the plug-in's reconcile could
+-- not tell: unknown), and says what they found, as the plug-in's reconcile would:
+--   done      the platform has it: the video is uploaded, in the slot and on the day of the attempt
+--             that ran (that attempt's place is taken back, as a known success after an
+--             interruption takes it), with the platform's id and link if given;
+--   not done  it does not: the video goes back to the queue now, and its next attempt uploads
+--             without asking the plug-in's reconcile first (a not_before an unknown outcome set
+--             is lifted).
+create or replace function upload_scheduler.reconcile(
+  p_video_id uuid,
+  p_done boolean,
+  p_remote_id text default null,
+  p_remote_url text default null,
+  p_now timestamptz default now()
+)
+returns public.videos
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '5s'
+as $$
+declare
+  v_video public.videos;
+  v_row public.upload_attempts;
+begin
+  perform upload_scheduler_private.check_instant(p_now, 'p_now');
+  if p_done is null then
+    raise exception 'p_done is NULL.'
+      using errcode = 'UPARG',
+            hint = 'Pass true when the platform has the video (with p_remote_id and p_remote_url if you know them), false when it does not (it is uploaded again).';
+  end if;
+  if not p_done and (p_remote_id is not null or p_remote_url is not null) then
+    raise exception 'p_remote_id or p_remote_url given for a video the platform does not have.'
+      using errcode = 'UPARG',
+            hint = 'Give the platform''s id and link only with p_done => true.';
+  end if;
+  perform upload_scheduler_private.video_owner(p_video_id);
+  select v.* into v_video from public.videos v where v.id = p_video_id for update;
+  if v_video.status not in ('failed', 'initiate')
+     or v_video.last_outcome is null or v_video.last_outcome not in ('interrupted', 'timed_out', 'aborted', 'unknown') then
+    raise exception 'Video % is % (last outcome %): no upload of it is in doubt.', p_video_id, v_video.status, coalesce(v_video.last_outcome, 'none')
+      using errcode = 'UPSTS',
+            hint = 'reconcile settles a video that waits or failed after an upload that ended interrupted, timed_out, aborted or unknown; its attempts are in public.upload_attempts. To upload a failed video again, call retry_video.';
+  end if;
+
+  if p_done then
+    -- The attempt whose upload ran last (attempts that only asked the plug-in end as unknown).
+    select a.* into v_row
+    from public.upload_attempts a
+    where a.video_id = p_video_id and a.started_at is not null and a.outcome in ('interrupted', 'timed_out', 'aborted')
+    order by a.attempt desc
+    limit 1;
+    if not found then
+      raise exception 'Video % has no upload that ended interrupted, timed_out or aborted.', p_video_id
+        using errcode = 'UPSTS',
+              hint = 'Only an upload that ran can have reached the platform: see public.upload_attempts.';
+    end if;
+    perform upload_scheduler_private.release_places(array[p_video_id], p_now);
+    update upload_scheduler.places p set released_at = null
+    where p.id = (select q.id from upload_scheduler.places q
+                  where q.video_id = p_video_id and q.taken_at = v_row.claimed_at order by q.id desc limit 1);
+    update public.videos v
+    set status = 'success', slot_id = v_row.slot_id, slot_date = v_row.local_date,
+        claimed_at = v_row.claimed_at, started_at = v_row.started_at, finished_at = greatest(p_now, v_row.started_at),
+        last_outcome = 'success', last_error = null, resume_state = null,
+        remote_id = left(p_remote_id, 500), remote_url = left(p_remote_url, 2000)
+    where v.id = p_video_id
+    returning v.* into v_video;
+    update public.upload_attempts a
+    set outcome = 'success', error = null,
+        result = jsonb_build_object('remoteId', p_remote_id, 'remoteUrl', p_remote_url, 'reconciledBy', session_user::text),
+        finished_at = coalesce(a.finished_at, greatest(p_now, a.started_at))
+    where a.id = v_row.id;
+  else
+    update public.videos v
+    set status = 'initiate', slot_id = null, slot_date = null, claimed_at = null, started_at = null, finished_at = null,
+        not_before = case when v.last_outcome = 'unknown' then null else v.not_before end,
+        last_outcome = 'failed',
+        last_error = left(format('reconciled by %s: the platform does not have it (%s)', session_user, v.last_error), 10000)
+    where v.id = p_video_id
+    returning v.* into v_video;
+  end if;
+  perform upload_scheduler_private.mark_arrivals(array[v_video.user_id]);
+  return v_video;
+end;
+$$;
+
+comment on function upload_scheduler.reconcile(uuid, boolean, text, text, timestamptz) is
+  E'Settles by hand a video whose last upload''s outcome is in doubt (last_outcome interrupted, timed_out, aborted or unknown; status failed or initiate), as a plug-in''s reconcile would: p_done => true, the platform has it: success, in the slot of the attempt that ran (its place taken back), with p_remote_id and p_remote_url; p_done => false, it does not: back to the queue now, and the next attempt uploads without reconciling first. UPSTS when nothing is in doubt.';
+
 -- A worker starting on a host ends at once, as interrupted, the attempts of its processes there
 -- that no longer run (it checked them): no need to wait for their leases.
 create or replace function upload_scheduler.interrupt_dead_workers(

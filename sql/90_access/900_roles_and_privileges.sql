@@ -298,6 +298,7 @@ begin
     'upload_scheduler.start_upload(uuid, timestamptz)',
     'upload_scheduler.finish_upload(uuid, boolean, text, timestamptz)',
     'upload_scheduler.retry_video(uuid)',
+    'upload_scheduler.reconcile(uuid, boolean, text, text, timestamptz)',
     'upload_scheduler.move_to_front(uuid)',
     'upload_scheduler.move_to_position(uuid, integer)',
     'upload_scheduler.withdraw_video(uuid, text)',
