@@ -57,3 +57,21 @@ t.test("nothing in doubt, or a bad answer: a clear error, and nothing changes", 
   await rejects(t, db.q("select upload_scheduler.reconcile('00000000-0000-4000-8000-000000000000', true)"), "UPNVD");
   t.equal(await snapshot(db), before, "a refused reconcile changes nothing");
 });
+
+t.test("the worker's own success, learnt after the sweep called its attempt interrupted, is recorded the same way", async (t) => {
+  const db = await testDatabase(t);
+  const user = await addUser(db);
+  const slot = await addSlot(db, user, { day: "monday", start: "09:00", end: "17:59:59", max: 1 });
+  const [a] = await queueVideos(db, user, 1);
+  await db.q("select upload_scheduler.claim_due_videos($1)", [AT("09:00")]);
+  const [begun] = await db.q("select (b).attempt, (b).token from upload_scheduler.begin_attempt($1, 'host:1', '1 minute', '5 minutes', $2) b", [a, AT("09:01")]);
+  await db.q("select upload_scheduler_private.interrupt(array[$1]::uuid[], $2, 'test')", [a, AT("09:10")]);
+  t.same(await countersDrift(db), [], "the interrupted upload gave its place back");
+  const [video] = await db.q("select * from upload_scheduler.end_attempt($1, $2, $3, 'success', null, $4, null, $5)",
+    [a, begun.attempt, begun.token, { remoteId: "r-1", remoteUrl: "https://example.test/r-1" }, AT("09:11")]);
+  t.match(video, { status: "success", slot_id: slot, remote_id: "r-1", remote_url: "https://example.test/r-1", last_outcome: "success" });
+  t.same(await db.q("select outcome from upload_attempts where video_id = $1", [a]), [{ outcome: "success" }]);
+  const [use] = await db.q("select used_today from upload_scheduler.slot_status($1, $2)", [user, AT("09:12")]);
+  t.equal(use.used_today, 1, "it took its place back");
+  t.same(await countersDrift(db), []);
+});

@@ -212,6 +212,42 @@ $$;
 comment on function upload_scheduler.save_checkpoint(uuid, integer, uuid, jsonb) is
   E'Keeps the destination''s resumable state of the video (at most 64 kB of JSON) for the running attempt p_token proves (UPLSE once its lease has passed); the next attempt, on any worker, reads it from videos.resume_state.';
 
+-- An attempt that ended in doubt (the sweep called it interrupted, or it timed out) did upload
+-- after all: its video is uploaded in the slot and on the day of that attempt, taking back the
+-- place its claim took (any place a later claim of the video took is given back). The caller
+-- records the attempt's outcome.
+create or replace function upload_scheduler_private.uploaded_after_all(
+  p_attempt public.upload_attempts,
+  p_remote_id text,
+  p_remote_url text,
+  p_now timestamptz
+)
+returns public.videos
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_video public.videos;
+begin
+  perform upload_scheduler_private.release_places(array[p_attempt.video_id], p_now);
+  update upload_scheduler.places p set released_at = null
+  where p.id = (select q.id from upload_scheduler.places q
+                where q.video_id = p_attempt.video_id and q.taken_at = p_attempt.claimed_at order by q.id desc limit 1);
+  update public.videos v
+  set status = 'success', slot_id = p_attempt.slot_id, slot_date = p_attempt.local_date,
+      claimed_at = p_attempt.claimed_at, started_at = p_attempt.started_at, finished_at = greatest(p_now, p_attempt.started_at),
+      last_outcome = 'success', last_error = null, resume_state = null,
+      remote_id = left(p_remote_id, 500), remote_url = left(p_remote_url, 2000)
+  where v.id = p_attempt.video_id
+  returning v.* into v_video;
+  return v_video;
+end;
+$$;
+
+comment on function upload_scheduler_private.uploaded_after_all(public.upload_attempts, text, text, timestamptz) is
+  E'Internal: the video of an attempt that ended in doubt is uploaded after all (end_attempt''s known success after an interruption, reconcile by hand): success in that attempt''s slot and day, its place taken back, with the platform''s id and link. The caller records the attempt.';
+
 -- Ends an attempt with what the worker knows. The outcome of the attempt's own token wins over a
 -- sweep that called it interrupted meanwhile, as long as no later attempt has started.
 --   success                           the video is uploaded (p_result: what the destination answered)
@@ -290,17 +326,7 @@ begin
     -- back (the one its claim took; any new claim of the video is given back), a known failure
     -- only corrects the record, unless it is permanent.
     if p_outcome = 'success' then
-      perform upload_scheduler_private.release_places(array[p_video_id], p_now);
-      update upload_scheduler.places p set released_at = null
-      where p.id = (select q.id from upload_scheduler.places q
-                    where q.video_id = p_video_id and q.taken_at = v_row.claimed_at order by q.id desc limit 1);
-      update public.videos v
-      set status = 'success', slot_id = v_row.slot_id, slot_date = v_row.local_date,
-          claimed_at = v_row.claimed_at, started_at = v_row.started_at, finished_at = greatest(p_now, v_row.started_at),
-          last_outcome = 'success', last_error = null, resume_state = null,
-          remote_id = left(p_result->>'remoteId', 500), remote_url = left(p_result->>'remoteUrl', 2000)
-      where v.id = p_video_id
-      returning v.* into v_video;
+      v_video := upload_scheduler_private.uploaded_after_all(v_row, p_result->>'remoteId', p_result->>'remoteUrl', p_now);
     elsif p_outcome = 'permanent' then
       perform upload_scheduler_private.release_places(array[p_video_id], p_now);
       update public.videos v
@@ -425,17 +451,7 @@ begin
         using errcode = 'UPSTS',
               hint = 'Only an upload that ran can have reached the platform: see public.upload_attempts.';
     end if;
-    perform upload_scheduler_private.release_places(array[p_video_id], p_now);
-    update upload_scheduler.places p set released_at = null
-    where p.id = (select q.id from upload_scheduler.places q
-                  where q.video_id = p_video_id and q.taken_at = v_row.claimed_at order by q.id desc limit 1);
-    update public.videos v
-    set status = 'success', slot_id = v_row.slot_id, slot_date = v_row.local_date,
-        claimed_at = v_row.claimed_at, started_at = v_row.started_at, finished_at = greatest(p_now, v_row.started_at),
-        last_outcome = 'success', last_error = null, resume_state = null,
-        remote_id = left(p_remote_id, 500), remote_url = left(p_remote_url, 2000)
-    where v.id = p_video_id
-    returning v.* into v_video;
+    v_video := upload_scheduler_private.uploaded_after_all(v_row, p_remote_id, p_remote_url, p_now);
     update public.upload_attempts a
     set outcome = 'success', error = null,
         result = jsonb_build_object('remoteId', p_remote_id, 'remoteUrl', p_remote_url, 'reconciledBy', session_user::text),
