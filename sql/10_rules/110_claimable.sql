@@ -89,8 +89,11 @@ begin
              case when u.held_until > p_now and u.held_until > coalesce(u.uploads_paused_until, '-infinity')
                   then 'held: ' || coalesce(u.hold_reason, 'the destination said to retry later')
                   else u.pause_reason end as pause_reason
+      -- One index probe per user given, in a plan kept for lists of any length (LATERAL, and
+      -- OFFSET 0 keeps the probe a probe: a plain join to unnest(p_user_ids) was kept as a
+      -- hash join over all of users, and = any as a filter of every user).
       from unnest(p_user_ids) as x (id)
-      join public.users u on u.id = x.id
+      cross join lateral (select * from public.users u where u.id = x.id offset 0) u
     ),
     -- (a handful of rows, one per time zone, whatever the number of users)
     zones as materialized (

@@ -118,6 +118,10 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  -- Most claims are for users without limits: nothing to count.
+  if coalesce(cardinality(p_user_ids), 0) = 0 then
+    return;
+  end if;
   return query
   select u.user_id, min(greatest(u.max_uploads - u.used, 0))::integer,
          max(u.frees_at),
