@@ -102,11 +102,16 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_guess timestamptz := p_local at time zone p_time_zone;
+  v_before timestamptz := v_guess - interval '1 day';
+  v_after timestamptz := v_guess + interval '1 day';
 begin
+  -- The offsets a day either side written out (utc_offset's expression), not called: the rule
+  -- asks this once per user without room, and each call of a function costs more than the
+  -- arithmetic (half of this function's time).
   return least(
     v_guess,
-    (p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess - interval '1 day')) at time zone 'UTC',
-    (p_local - upload_scheduler_private.utc_offset(p_time_zone, v_guess + interval '1 day')) at time zone 'UTC');
+    (p_local - ((v_before at time zone p_time_zone) - (v_before at time zone 'UTC'))) at time zone 'UTC',
+    (p_local - ((v_after at time zone p_time_zone) - (v_after at time zone 'UTC'))) at time zone 'UTC');
 end;
 $$;
 
