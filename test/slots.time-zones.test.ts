@@ -47,3 +47,47 @@ t.test("the local date, not the UTC date, decides the day's quota", async (t) =>
   const again = await db.q("select * from upload_scheduler.claim_due_videos('2026-11-30 22:30Z')");
   t.equal(again.length, 0, "the same Auckland Tuesday is already full");
 });
+
+t.test("a zone is checked against the names kept in the database, not the tz database's files, row after row", async (t) => {
+  const db = await testDatabase(t);
+  // Every place's zone of pg_timezone_names is kept (the tz database's plumbing is not).
+  const [{ missing, plumbing }] = await db.q(
+    `select (select count(*)::int from pg_timezone_names n
+             where upload_scheduler_private.is_place_time_zone(n.name)
+               and not exists (select 1 from upload_scheduler.time_zone_names z where z.name = n.name)) as missing,
+            (select count(*)::int from upload_scheduler.time_zone_names z
+             where z.name in ('localtime', 'posixrules', 'Factory') or z.name ~ '^(posix|right)/') as plumbing`,
+  );
+  t.equal(missing, 0, "every zone of the server's tz database is kept");
+  t.equal(plumbing, 0, "none of its plumbing is");
+
+  // Limits in a zone no user has, in bulk: no row reads pg_timezone_names (which reads the tz
+  // database's files from disk: about 20 ms a row, so 20,000 limits took minutes).
+  const users = await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, 30) returning id");
+  const client = await db.connect();
+  const plans: string[] = [];
+  client.on("notice", (notice) => {
+    const text = notice.message ?? "";
+    if (text.startsWith("duration:")) plans.push(text);
+  });
+  await client.query("load 'auto_explain'");
+  await client.query("set auto_explain.log_min_duration = 0");
+  await client.query("set auto_explain.log_nested_statements = on");
+  await client.query("set client_min_messages = log");
+  const { rowCount } = await client.query(
+    "insert into upload_limits (user_id, max_uploads, per, time_zone) select x, 6, interval '1 day', 'America/Los_Angeles' from unnest($1::uuid[]) x",
+    [users.map((u) => u.id)],
+  );
+  await client.query("reset client_min_messages");
+  t.equal(rowCount, 30, "the limits went in");
+  t.ok(plans.some((p) => p.includes("time_zone_names")), "each row's zone was looked up among the names kept");
+  t.same(plans.filter((p) => p.includes("pg_timezone_names")), [], "no row read the tz database's files");
+
+  // A zone the server's tz database has but the kept names lack (its tz data grew since they were
+  // read) is still accepted; a name that is no zone is still refused, with the hint.
+  await db.q("delete from upload_scheduler.time_zone_names where name = 'Pacific/Chatham'");
+  const [chatham] = await db.q("insert into users (id, time_zone) values (gen_random_uuid(), 'Pacific/Chatham') returning time_zone");
+  t.equal(chatham.time_zone, "Pacific/Chatham", "a zone only pg_timezone_names knows is accepted");
+  await t.rejects(db.q("insert into users (id, time_zone) values (gen_random_uuid(), 'Mars/Olympus_Mons')"), { code: "UPTZN", hint: /IANA time zone name/ });
+  await t.rejects(db.q("insert into users (id, time_zone) values (gen_random_uuid(), 'posixrules')"), { code: "UPTZN" });
+});

@@ -42,6 +42,28 @@ comment on function upload_scheduler_private.normalize_weekday(text) is
   E'Returns the weekday lowercase (''Monday'' -> ''monday''); raises UPDAY for anything that is not an English weekday.';
 
 -- PostgreSQL also accepts abbreviations and POSIX offsets in AT TIME ZONE; the scheduler wants IANA names only.
+-- pg_timezone_names also lists the tz database's plumbing: 'localtime' and 'posixrules' (the
+-- server's own files), 'Factory', and the posix/ and right/ copies (right/ counts leap seconds).
+-- None of them is a place a user lives in.
+create or replace function upload_scheduler_private.is_place_time_zone(p_name text)
+returns boolean
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+return p_name is not null
+   and p_name not in ('localtime', 'posixrules', 'Factory')
+   and p_name !~ '^(posix|right)/';
+
+comment on function upload_scheduler_private.is_place_time_zone(text) is
+  E'Whether a name of pg_timezone_names is a place''s zone a user may have: not localtime, posixrules, Factory, posix/… or right/….';
+
+-- The names, once per apply (upload_scheduler.time_zone_names, migration 000019): checking a
+-- zone is then an index probe, not a read of the tz database's files.
+insert into upload_scheduler.time_zone_names (name)
+select n.name from pg_catalog.pg_timezone_names n where upload_scheduler_private.is_place_time_zone(n.name)
+on conflict do nothing;
+
 create or replace function upload_scheduler_private.assert_known_time_zone(p_time_zone text)
 returns text
 language plpgsql
@@ -49,17 +71,13 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  -- A zone some user already has was checked when it was stored; pg_timezone_names reads the
-  -- time zone files from disk on every call, which costs milliseconds.
-  if exists (select 1 from public.users u where u.time_zone = p_time_zone) then
+  -- The names read at the last apply; else pg_timezone_names itself, which reads the time zone
+  -- files from disk on every call (milliseconds): a zone the server's tz database gained since,
+  -- or a name that is not a zone (the error).
+  if exists (select 1 from upload_scheduler.time_zone_names z where z.name = p_time_zone) then
     return p_time_zone;
   end if;
-  -- pg_timezone_names also lists the tz database's plumbing: 'localtime' and 'posixrules' (the
-  -- server's own files), 'Factory', and the posix/ and right/ copies (right/ counts leap
-  -- seconds). None of them is a place a user lives in.
-  if p_time_zone is null
-     or p_time_zone in ('localtime', 'posixrules', 'Factory')
-     or p_time_zone ~ '^(posix|right)/'
+  if not upload_scheduler_private.is_place_time_zone(p_time_zone)
      or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_time_zone) then
     raise exception 'Unknown time zone %.', coalesce(quote_literal(p_time_zone), 'NULL')
       using errcode = 'UPTZN',
@@ -70,7 +88,7 @@ end;
 $$;
 
 comment on function upload_scheduler_private.assert_known_time_zone(text) is
-  E'Returns the time zone name when it is a known IANA name (pg_timezone_names, without localtime, posixrules, Factory, posix/… and right/…); raises UPTZN otherwise.';
+  E'Returns the time zone name when it is a known IANA name (upload_scheduler.time_zone_names, else pg_timezone_names, without localtime, posixrules, Factory, posix/… and right/…); raises UPTZN otherwise.';
 
 -- The zone's UTC offset at an instant.
 create or replace function upload_scheduler_private.utc_offset(p_time_zone text, p_at timestamptz)
