@@ -118,12 +118,13 @@ async function medianOf(db: pg.Client, fn: () => Promise<number>, between: () =>
   return { ms: median(times), count };
 }
 
+/** One tick for every user at P_NOW; resolves to the number of videos it claimed. */
+async function tickOnce(db: pg.Client): Promise<number> {
+  return (await db.query("select count(*)::int as n from upload_scheduler.claim_due_videos($1)", [P_NOW])).rows[0].n;
+}
+
 async function tick(db: pg.Client, reset: Resets) {
-  return medianOf(
-    db,
-    async () => (await db.query("select count(*)::int as n from upload_scheduler.claim_due_videos($1)", [P_NOW])).rows[0].n,
-    () => reset.scheduler(),
-  );
+  return medianOf(db, () => tickOnce(db), () => reset.scheduler());
 }
 
 /**
@@ -176,23 +177,22 @@ async function naive(db: pg.Client, reset: Resets) {
  * on the bare copy of videos.
  */
 async function batchLimit(db: pg.Client, reset: Resets) {
-  return medianOf(
-    db,
-    async () =>
-      (
-        await db.query(`
-          with picked as (
-            select w.id from users u
-            cross join lateral (
-              select v.id from ${BARE_VIDEOS} v where v.user_id = u.id and v.status = 'initiate'
-              order by v.created_at, v.id limit 1 for update skip locked
-            ) w
-          )
-          update ${BARE_VIDEOS} v set status = 'pending', claimed_at = $1
-          from picked p where v.id = p.id`, [P_NOW])
-      ).rowCount ?? 0,
-    () => reset.bare(),
-  );
+  return medianOf(db, () => batchOnce(db), () => reset.bare());
+}
+
+/** One bare batch claim on the bare copy of videos; resolves to the number of videos it claimed. */
+async function batchOnce(db: pg.Client): Promise<number> {
+  const { rowCount } = await db.query(`
+    with picked as (
+      select w.id from users u
+      cross join lateral (
+        select v.id from ${BARE_VIDEOS} v where v.user_id = u.id and v.status = 'initiate'
+        order by v.created_at, v.id limit 1 for update skip locked
+      ) w
+    )
+    update ${BARE_VIDEOS} v set status = 'pending', claimed_at = $1
+    from picked p where v.id = p.id`, [P_NOW]);
+  return rowCount ?? 0;
 }
 
 /** Single claims for random users from `clients` connections for CLAIM_SECONDS. */
@@ -479,24 +479,64 @@ async function everyUserDue(results: Record<string, number>, rows: Array<[string
   const scaling: Array<{ users: number; videos: number; tick_ms: number }> = [];
   for (const users of scaleU) {
     const videos = V;
-    const ms = users === U && !QUICK ? t.ms : await tickAt(users, videos);
+    const ms = users === U ? t.ms : await tickAt(users, videos);
     scaling.push({ users, videos, tick_ms: round(ms) });
   }
-  for (const videos of scaleV) {
-    const users = QUICK ? U : 10_000;
-    const known = scaling.find((s) => s.users === users && s.videos === videos);
-    scaling.push(known ?? { users, videos, tick_ms: round(await tickAt(users, videos)) });
-  }
-  const at = (u: number, v: number) => scaling.find((s) => s.users === u && s.videos === v)?.tick_ms ?? NaN;
-  results.tick_ms_u1k = at(1_000, V);
-  if (!QUICK) results.tick_ms_u50k = at(50_000, V);
-  results.tick_ms_v100k = at(QUICK ? U : 10_000, scaleV[0]!);
-  results.tick_ms_v1m = at(QUICK ? U : 10_000, scaleV[1]!);
-  for (const s of scaling.filter((s, i, all) => all.findIndex((o) => o.users === s.users && o.videos === s.videos) === i)) {
+  for (const s of scaling) {
     rows.push([`scaling: tick at U=${s.users}, V=${s.videos}`, `${s.tick_ms} ms`, `${Math.round(s.users / (s.tick_ms / 1000))} users/s`]);
   }
-  rows.push([`scaling: V x10 (${scaleV[0]} -> ${scaleV[1]})`, "", `tick time x${round(results.tick_ms_v1m / results.tick_ms_v100k, 2)}`]);
+  results.tick_ms_u1k = scaling.find((s) => s.users === 1_000)!.tick_ms;
+  if (!QUICK) results.tick_ms_u50k = scaling.find((s) => s.users === 50_000)!.tick_ms;
+  // Ten times the videos: the tick and the bare batch claim on each data set, alternated.
+  const inV = await scaleInV(QUICK ? U : 10_000, scaleV);
+  results.tick_ms_v100k = round(inV.tick[0]!);
+  results.tick_ms_v1m = round(inV.tick[1]!);
+  results.batch_limit_ms_v100k = round(inV.batch[0]!);
+  results.batch_limit_ms_v1m = round(inV.batch[1]!);
+  results.tick_v_x10 = round(inV.tick[1]! / inV.tick[0]!, 2);
+  results.batch_limit_v_x10 = round(inV.batch[1]! / inV.batch[0]!, 2);
+  rows.push(
+    [`scaling: tick at V=${scaleV[0]} / V=${scaleV[1]} (U=${inV.users})`, `${results.tick_ms_v100k} ms / ${results.tick_ms_v1m} ms`,
+      `bare batch claim ${results.batch_limit_ms_v100k} ms / ${results.batch_limit_ms_v1m} ms`],
+    [`scaling: V x10 (${scaleV[0]} -> ${scaleV[1]})`, `tick time x${results.tick_v_x10}`, `bare batch claim x${results.batch_limit_v_x10}`],
+  );
+}
 
+/**
+ * The tick and the bare batch claim at `users` users and each of `sizes` videos, one data set at a
+ * time (two at once would share shared_buffers, and each would miss more than it does alone): on
+ * each, one warm-up of both, then RUNS rounds that each run the tick and the batch claim, which
+ * one first alternating. Medians, in the order of sizes. The batch claim's ratio says how much of
+ * the tick's is the data's size on this machine, not the scheduler.
+ */
+async function scaleInV(users: number, sizes: number[]) {
+  const tick: number[] = [];
+  const batch: number[] = [];
+  for (const videos of sizes) {
+    const set = await dataset(users, videos);
+    try {
+      const times: [number[], number[]] = [[], []];
+      const measures: Array<[(db: pg.Client) => Promise<number>, () => Promise<void>]> = [
+        [tickOnce, () => set.reset.scheduler()],
+        [batchOnce, () => set.reset.bare()],
+      ];
+      for (let round = 0; round <= RUNS; round++) {
+        for (let k = 0; k < 2; k++) {
+          const i = (k + round) % 2;
+          const [once, reset] = measures[i]!;
+          await reset();
+          const took = await timed(() => once(set.db));
+          if (round > 0) times[i]!.push(took.ms);
+        }
+      }
+      tick.push(median(times[0]));
+      batch.push(median(times[1]));
+      log(`tick at U=${users}, V=${videos}: ${round(tick.at(-1)!)} ms; bare batch claim ${round(batch.at(-1)!)} ms`);
+    } finally {
+      await set.drop();
+    }
+  }
+  return { users, tick, batch };
 }
 
 async function tickAt(users: number, videos: number) {
