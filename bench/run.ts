@@ -384,6 +384,7 @@ async function main() {
     rows.push(
       [`upload: ${large} through builtin:tus over a plain HTTP PUT`, `${upload.upload_tus_over_put}× the PUT's throughput`, "target ≥ 0.8"],
       [`upload: ${large} as plain 8 MiB PUTs over one PUT`, `${upload.upload_chunked_put_over_put}×`, `tus over them: ${upload.upload_tus_over_chunked_put}×`],
+      [`upload: ${large} to the tus server by the protocol alone (8 MiB PATCHes, no client library) over one PUT`, `${upload.upload_protocol_tus_over_put}×`, "the ceiling of any tus client here"],
       [`upload: peak RSS uploading ${small} / ${large}`, `${upload.upload_rss_mb_small} MB / ${upload.upload_rss_mb_large} MB`, "flat as the file grows"],
     );
   }

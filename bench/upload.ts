@@ -12,6 +12,9 @@
  *   8 MiB, one after another, over the one PUT; and tus over those. The first is what 8 MiB
  *   requests cost by themselves on this machine (the floor of the first figure for any client
  *   of a chunked protocol), the second what the tus client adds to them.
+ * - upload_protocol_tus_over_put: the same file to the same tus server by the protocol alone
+ *   (POST, then 8 MiB PATCHes, no tus client library) over the one PUT: the ceiling of the first
+ *   figure against this server, whatever the client.
  * - upload_rss_mb_small, upload_rss_mb_large: the peak RSS (MB) of a process running the tus
  *   destination (test/fixtures/destination-runner.ts) uploading the small and the large file
  *   (100 MB and 1 GB; --quick: 20 MB and 100 MB). Flat memory means the two are close.
@@ -79,6 +82,41 @@ async function chunkedPut(url: string, file: string): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * The same file to the tus server by the protocol alone, no tus client library: a POST that
+ * creates the upload, then PATCHes of DEFAULT_CHUNK_SIZE bytes one after another, each checked for
+ * 204 and the new offset. No resuming or retrying: the most any tus client sending 8 MiB PATCHes
+ * can get from this server here, the ceiling of the tus destination's figure.
+ */
+async function protocolOnlyTus(endpoint: string, file: string): Promise<number> {
+  const started = performance.now();
+  const size = statSync(file).size;
+  const request = (url: string, method: string, headers: Record<string, string | number>, body?: [number, number]) =>
+    new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(url, { method, headers: { "Tus-Resumable": "1.0.0", ...headers } });
+      req.on("response", (response) => {
+        response.resume();
+        response.on("end", () => resolve(response));
+      });
+      req.on("error", reject);
+      if (body) createReadStream(file, { start: body[0], end: body[1] - 1, highWaterMark: READ_BUFFER }).pipe(req);
+      else req.end();
+    });
+  const created = await request(endpoint, "POST", { "Upload-Length": size });
+  if (created.statusCode !== 201 || !created.headers.location) throw new Error(`the tus server answered ${created.statusCode} to POST`);
+  const upload = new URL(created.headers.location, endpoint).toString();
+  for (let start = 0; start < size; start += DEFAULT_CHUNK_SIZE) {
+    const end = Math.min(size, start + DEFAULT_CHUNK_SIZE);
+    const patched = await request(upload, "PATCH", {
+      "Upload-Offset": start, "Content-Type": "application/offset+octet-stream", "Content-Length": end - start,
+    }, [start, end]);
+    if (patched.statusCode !== 204 || Number(patched.headers["upload-offset"]) !== end) {
+      throw new Error(`the tus server answered ${patched.statusCode} (offset ${patched.headers["upload-offset"]}) to a PATCH at ${start}`);
+    }
+  }
+  return performance.now() - started;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -106,6 +144,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     const tusMs: number[] = [];
     const putMs: number[] = [];
     const chunkedMs: number[] = [];
+    const protocolMs: number[] = [];
     const logger = { info() {}, warn() {}, error() {}, child: () => logger };
     const tus = async (run: number) => {
       const started = performance.now();
@@ -117,9 +156,10 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
       [putMs, () => put(remote.put, compared)],
       [chunkedMs, () => chunkedPut(remote.put, compared)],
       [tusMs, tus],
+      [protocolMs, () => protocolOnlyTus(remote.tus, compared)],
     ];
     for (let run = -1; run < runs; run++) {
-      // Each run starts with another of the three, so none always comes after the others' writes.
+      // Each run starts with another of the measures, so none always comes after the others' writes.
       for (let i = 0; i < measures.length; i++) {
         const [into, measure] = measures[(i + run + 1) % measures.length]!;
         const took = await measure(run);
@@ -129,7 +169,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
     const mbps = (ms: number) => round2(sizes.large / MB / (ms / 1000));
     log(
       `upload: ${sizes.large / MB} MB over loopback: PUT ${mbps(median(putMs))} MB/s, as 8 MiB PUTs ${mbps(median(chunkedMs))} MB/s, ` +
-        `tus ${mbps(median(tusMs))} MB/s (median of ${runs})`,
+        `tus ${mbps(median(tusMs))} MB/s, tus by the protocol alone ${mbps(median(protocolMs))} MB/s (median of ${runs})`,
     );
 
     // Peak memory of a process that does nothing but upload, as an upload's worker would.
@@ -153,6 +193,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
       upload_tus_over_put: round2(median(putMs) / median(tusMs)),
       upload_chunked_put_over_put: round2(median(putMs) / median(chunkedMs)),
       upload_tus_over_chunked_put: round2(median(chunkedMs) / median(tusMs)),
+      upload_protocol_tus_over_put: round2(median(putMs) / median(protocolMs)),
       upload_rss_mb_small: Math.round(await peak("small")),
       upload_rss_mb_large: Math.round(await peak("large")),
     };
