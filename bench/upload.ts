@@ -32,6 +32,7 @@ import { DEFAULT_CHUNK_SIZE, READ_BUFFER, mediaProccess } from "../src/media/des
 import { completeContext, type MediaVideo } from "../src/media/plugin.js";
 import { randomFile, runInChild } from "../test/fixtures/destinations.js";
 import { startTusServer } from "../test/fixtures/tus-server.js";
+import { median, round } from "./stats.js";
 
 const MB = 1_000_000;
 
@@ -49,18 +50,27 @@ async function servers() {
   return { ...urls, close: async () => void (child.exitCode === null && (child.kill("SIGTERM"), await once(child, "exit"))) };
 }
 
-/** A streamed PUT of `file`, bytes [start, end) of it; resolves once the server answered 201. */
-function putRange(url: string, file: string, start: number, end: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const request = http.request(url, { method: "PUT", headers: { "Content-Length": end - start, "Content-Type": "application/octet-stream" } });
+/**
+ * One request to `url`, its body bytes [start, end) of `file` read as the tus destination reads
+ * them (none when `range` is not given); resolves to the response once it has been read.
+ */
+function send(url: string, method: string, headers: Record<string, string | number>, file: string, range?: [number, number]) {
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = http.request(url, { method, headers: range ? { ...headers, "Content-Length": range[1] - range[0] } : headers });
     request.on("response", (response) => {
       response.resume();
-      if (response.statusCode === 201) response.on("end", resolve);
-      else reject(new Error(`the PUT server answered ${response.statusCode}`));
+      response.on("end", () => resolve(response));
     });
     request.on("error", reject);
-    createReadStream(file, { start, end: end - 1, highWaterMark: READ_BUFFER }).pipe(request);
+    if (range) createReadStream(file, { start: range[0], end: range[1] - 1, highWaterMark: READ_BUFFER }).pipe(request);
+    else request.end();
   });
+}
+
+/** A streamed PUT of `file`, bytes [start, end) of it; resolves once the server answered 201. */
+async function putRange(url: string, file: string, start: number, end: number): Promise<void> {
+  const response = await send(url, "PUT", { "Content-Type": "application/octet-stream" }, file, [start, end]);
+  if (response.statusCode !== 201) throw new Error(`the PUT server answered ${response.statusCode}`);
 }
 
 /** The whole file in one PUT; resolves to its duration in ms. */
@@ -91,39 +101,19 @@ async function chunkedPut(url: string, file: string): Promise<number> {
 async function protocolOnlyTus(endpoint: string, file: string): Promise<number> {
   const started = performance.now();
   const size = statSync(file).size;
-  const request = (url: string, method: string, headers: Record<string, string | number>, body?: [number, number]) =>
-    new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(url, { method, headers: { "Tus-Resumable": "1.0.0", ...headers } });
-      req.on("response", (response) => {
-        response.resume();
-        response.on("end", () => resolve(response));
-      });
-      req.on("error", reject);
-      if (body) createReadStream(file, { start: body[0], end: body[1] - 1, highWaterMark: READ_BUFFER }).pipe(req);
-      else req.end();
-    });
-  const created = await request(endpoint, "POST", { "Upload-Length": size });
+  const tus = { "Tus-Resumable": "1.0.0" };
+  const created = await send(endpoint, "POST", { ...tus, "Upload-Length": size }, file);
   if (created.statusCode !== 201 || !created.headers.location) throw new Error(`the tus server answered ${created.statusCode} to POST`);
   const upload = new URL(created.headers.location, endpoint).toString();
   for (let start = 0; start < size; start += DEFAULT_CHUNK_SIZE) {
     const end = Math.min(size, start + DEFAULT_CHUNK_SIZE);
-    const patched = await request(upload, "PATCH", {
-      "Upload-Offset": start, "Content-Type": "application/offset+octet-stream", "Content-Length": end - start,
-    }, [start, end]);
+    const patched = await send(upload, "PATCH", { ...tus, "Upload-Offset": start, "Content-Type": "application/offset+octet-stream" }, file, [start, end]);
     if (patched.statusCode !== 204 || Number(patched.headers["upload-offset"]) !== end) {
       throw new Error(`the tus server answered ${patched.statusCode} (offset ${patched.headers["upload-offset"]}) to a PATCH at ${start}`);
     }
   }
   return performance.now() - started;
 }
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function uploadBench(options: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number>> {
   const { quick, log } = options;
@@ -166,7 +156,7 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
         if (run >= 0) into.push(took);
       }
     }
-    const mbps = (ms: number) => round2(sizes.large / MB / (ms / 1000));
+    const mbps = (ms: number) => round(sizes.large / MB / (ms / 1000), 2);
     log(
       `upload: ${sizes.large / MB} MB over loopback: PUT ${mbps(median(putMs))} MB/s, as 8 MiB PUTs ${mbps(median(chunkedMs))} MB/s, ` +
         `tus ${mbps(median(tusMs))} MB/s, tus by the protocol alone ${mbps(median(protocolMs))} MB/s (median of ${runs})`,
@@ -190,10 +180,10 @@ export async function uploadBench(options: { quick: boolean; log: (line: string)
       }
     };
     return {
-      upload_tus_over_put: round2(median(putMs) / median(tusMs)),
-      upload_chunked_put_over_put: round2(median(putMs) / median(chunkedMs)),
-      upload_tus_over_chunked_put: round2(median(chunkedMs) / median(tusMs)),
-      upload_protocol_tus_over_put: round2(median(putMs) / median(protocolMs)),
+      upload_tus_over_put: round(median(putMs) / median(tusMs), 2),
+      upload_chunked_put_over_put: round(median(putMs) / median(chunkedMs), 2),
+      upload_tus_over_chunked_put: round(median(chunkedMs) / median(tusMs), 2),
+      upload_protocol_tus_over_put: round(median(putMs) / median(protocolMs), 2),
       upload_rss_mb_small: Math.round(await peak("small")),
       upload_rss_mb_large: Math.round(await peak("large")),
     };

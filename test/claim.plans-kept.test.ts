@@ -13,39 +13,37 @@
 // table (a join of the users to unnest(p_user_ids), kept, hashed all of public.users at every
 // claim: a single claim then grew with the number of users). The second test reads the kept
 // plans (auto_explain) and fails on any that reads one of the scheduler's tables whole.
+import type pg from "pg";
 import t from "tap";
 import { kolkata, testDatabase } from "./fixtures/db.js";
+import { explainPlans, planNodes, statementHead } from "./fixtures/plans.js";
+import { mondayUsers } from "./fixtures/scenario.js";
 
 const MONDAY_10 = kolkata("2026-11-30 10:00");
 
+/** A single claim for a user on this connection; resolves to the number of videos claimed. */
+const claimOn = (client: pg.ClientBase) => async (user: string) =>
+  (await client.query("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, MONDAY_10])).rows.length;
+
 t.test("a single claim plans its statements on the session's first calls, then keeps its plans", async (t) => {
   const db = await testDatabase(t);
-  const users = await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, 12) returning id");
-  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
-              select id, 'monday', '00:00', '23:59:59', 5, 'all day' from users`);
   // A platform limit on every user, so the limits' statements run too.
-  await db.q("insert into upload_limits (user_id, max_uploads, per) select id, 50, interval '24 hours' from users");
-  await db.q(`insert into videos (user_id, title, created_at)
-              select u.id, 'video ' || g, timestamptz '2026-11-01Z' + g * interval '1 minute'
-              from users u cross join generate_series(1, 3) g`);
+  const users = await mondayUsers(db, { users: 12, maxUploads: 5, videos: 3, limit: 50 });
 
   const client = await db.connect();
   let plannings = 0;
   client.on("notice", (notice) => {
     if (notice.message === "PLANNER STATISTICS") plannings++;
   });
-  const claim = async (user: string) => {
-    const { rows } = await client.query("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, MONDAY_10]);
-    return rows.length;
-  };
+  const claim = claimOn(client);
   // The session's first claims (each plpgsql statement is planned at its first call).
   let claimed = 0;
-  for (const { id } of users.slice(0, 8)) claimed += await claim(id);
+  for (const id of users.slice(0, 8)) claimed += await claim(id);
   await client.query("set client_min_messages = log");
   await client.query("set log_planner_stats = on");
   // The next claims, each for another user: only the top-level statement is planned.
   const perClaim: number[] = [];
-  for (const { id } of users.slice(8)) {
+  for (const id of users.slice(8)) {
     plannings = 0;
     claimed += await claim(id);
     perClaim.push(plannings);
@@ -57,48 +55,29 @@ t.test("a single claim plans its statements on the session's first calls, then k
   t.same(perClaim, [1, 1, 1, 1], "each later claim planned only its own SELECT: every statement inside kept its plan");
 });
 
-/** Every node of a plan (auto_explain's JSON), depth first. */
-type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNode[] };
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
-
 t.test("a single claim's kept plans probe indexes for its one user: no table of the scheduler is read whole", async (t) => {
   const db = await testDatabase(t);
   // Enough users that reading all of them costs more than probing one (the planner knows it: analyzed).
-  const users = await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, 2000) returning id");
-  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
-              select id, 'monday', '00:00', '23:59:59', 5, 'all day' from users`);
-  await db.q("insert into upload_limits (user_id, max_uploads, per) select id, 50, interval '24 hours' from users");
-  await db.q(`insert into videos (user_id, title, created_at)
-              select u.id, 'video ' || g, timestamptz '2026-11-01Z' + g * interval '1 minute'
-              from users u cross join generate_series(1, 3) g`);
+  const users = await mondayUsers(db, { users: 2000, maxUploads: 5, videos: 3, limit: 50 });
   await db.q("analyze users, upload_schedules, upload_limits, videos");
 
   const client = await db.connect();
-  const plans: Array<{ "Query Text": string; Plan: PlanNode }> = [];
-  client.on("notice", (notice) => {
-    const text = notice.message ?? "";
-    if (text.startsWith("duration:") && text.includes("{")) plans.push(JSON.parse(text.slice(text.indexOf("{"))));
-  });
-  const claim = async (user: string) =>
-    (await client.query("select id from upload_scheduler.find_next_video_to_upload($1, $2)", [user, MONDAY_10])).rows.length;
+  const claim = claimOn(client);
   // Past the five custom plans: what runs now is what the session keeps.
   let claimed = 0;
-  for (const { id } of users.slice(0, 8)) claimed += await claim(id);
-  await client.query("load 'auto_explain'");
-  await client.query("set auto_explain.log_min_duration = 0");
-  await client.query("set auto_explain.log_nested_statements = on");
-  await client.query("set auto_explain.log_format = json");
-  await client.query("set client_min_messages = log");
-  for (const { id } of users.slice(8, 12)) claimed += await claim(id);
-  await client.query("reset client_min_messages");
+  for (const id of users.slice(0, 8)) claimed += await claim(id);
+  const explained = await explainPlans(client);
+  for (const id of users.slice(8, 12)) claimed += await claim(id);
+  await explained.off();
+  const { plans } = explained;
 
   t.equal(claimed, 12, "every claim claimed a video");
   t.ok(plans.length >= 4 * 5, `the claims' statements were read (${plans.length} plans)`);
   const tables = new Set(["users", "upload_schedules", "upload_schedule_exceptions", "upload_limits", "videos", "places", "user_due"]);
   const whole = plans.flatMap((p) =>
-    nodes(p.Plan)
+    planNodes(p.Plan)
       .filter((n) => n["Node Type"] === "Seq Scan" && tables.has(n["Relation Name"] ?? ""))
-      .map((n) => `${n["Relation Name"]} read whole in: ${p["Query Text"].trim().split("\n")[0]}`),
+      .map((n) => `${n["Relation Name"]} read whole in: ${statementHead(p)}`),
   );
   t.same([...new Set(whole)], [], "no plan of a single claim reads a whole table");
 });

@@ -12,36 +12,18 @@
 // parameter row by row. It reads plans, not times.
 import t from "tap";
 import { kolkata, testDatabase } from "./fixtures/db.js";
+import { mondayUsers } from "./fixtures/scenario.js";
+import { explainPlans, findNode, statementHead, type PlanNode } from "./fixtures/plans.js";
 
 const USERS = 200;
 const MONDAY_10 = kolkata("2026-11-30 10:00");
 
-type PlanNode = {
-  "Node Type": string;
-  "Parent Relationship"?: string;
-  Filter?: string;
-  "Join Filter"?: string;
-  "Function Name"?: string;
-  "CTE Name"?: string;
-  "Relation Name"?: string;
-  Plans?: PlanNode[];
-};
-
 /** The scheduler's tables, which a plan must never read whole once per row of another. */
 const TABLES = new Set(["places", "upload_schedule_exceptions", "upload_schedules", "videos", "users", "user_due", "upload_attempts"]);
 
-function findNode(n: PlanNode, test: (n: PlanNode) => boolean): PlanNode | undefined {
-  if (test(n)) return n;
-  for (const c of n.Plans ?? []) {
-    const found = findNode(c, test);
-    if (found) return found;
-  }
-  return undefined;
-}
-
 /** What in this plan makes it quadratic, if anything. */
 function quadratic(node: PlanNode, found: string[] = []): string[] {
-  const contains = (n: PlanNode, test: (n: PlanNode) => boolean): boolean => test(n) || (n.Plans ?? []).some((c) => contains(c, test));
+  const contains = (n: PlanNode, test: (n: PlanNode) => boolean) => findNode(n, test) !== undefined;
   if (node["Node Type"] === "Nested Loop") {
     const inner = (node.Plans ?? []).find((c) => c["Parent Relationship"] === "Inner");
     if (inner && contains(inner, (n) => n["Node Type"] === "Named Tuplestore Scan")) found.push("a transition table rescanned per outer row");
@@ -61,25 +43,11 @@ function quadratic(node: PlanNode, found: string[] = []): string[] {
 
 t.test("after one-row writes on the same connection, bulk claims, give-backs, starts, ends and sweeps keep linear plans", async (t) => {
   const db = await testDatabase(t);
-  await db.q("insert into users (id) select gen_random_uuid() from generate_series(1, $1)", [USERS]);
-  await db.q(`insert into upload_schedules (user_id, day, start_time, end_time, max_uploads, slot_name)
-              select id, 'monday', '00:00', '23:59:59', 3, 'all day' from users`);
-  await db.q(`insert into videos (user_id, title, created_at)
-              select u.id, 'video ' || g, timestamptz '2026-11-01Z' + g * interval '1 minute'
-              from users u cross join generate_series(1, 3) g`);
+  await mondayUsers(db, { users: USERS, maxUploads: 3, videos: 3 });
   const [first, second] = await db.q("select id from users order by id limit 2");
 
   const client = await db.connect();
-  const plans: Array<{ "Query Text": string; Plan: PlanNode }> = [];
-  client.on("notice", (notice) => {
-    const text = notice.message ?? "";
-    if (text.startsWith("duration:") && text.includes("{")) plans.push(JSON.parse(text.slice(text.indexOf("{"))));
-  });
-  await client.query("load 'auto_explain'");
-  await client.query("set auto_explain.log_min_duration = 0");
-  await client.query("set auto_explain.log_nested_statements = on");
-  await client.query("set auto_explain.log_format = json");
-  await client.query("set client_min_messages = log");
+  const { plans } = await explainPlans(client);
   const run = (sql: string, values: unknown[] = []) => client.query(sql, values);
   const minute = (m: number) => new Date(Date.parse("2026-11-30T04:30:00Z") + m * 60_000).toISOString();
 
@@ -120,7 +88,7 @@ t.test("after one-row writes on the same connection, bulk claims, give-backs, st
   const overTransitionTables = plans.filter((p) => JSON.stringify(p.Plan).includes("Named Tuplestore Scan"));
   t.ok(overTransitionTables.length > 2, `the triggers' statements were read (${overTransitionTables.length} plans over transition tables)`);
 
-  const bad = plans.flatMap((p) => quadratic(p.Plan).map((why) => `${why}\n  in: ${p["Query Text"].trim().split("\n").slice(0, 3).join(" ")}`));
+  const bad = plans.flatMap((p) => quadratic(p.Plan).map((why) => `${why}\n  in: ${statementHead(p, 3)}`));
   t.same([...new Set(bad)], [], "no plan does per-row work over a whole list, table or CTE");
 
   // The due bookkeeping writes each claimed user's due_at from its earliest waiting video: one
@@ -129,5 +97,5 @@ t.test("after one-row writes on the same connection, bulk claims, give-backs, st
   const due = plans.filter((p) => /update upload_scheduler\.user_due d\s+set due_at = greatest/.test(p["Query Text"]));
   t.ok(due.length > 0, `the due bookkeeping's statement was read (${due.length} plans)`);
   const overQueues = due.filter((p) => findNode(p.Plan, (n) => n["Node Type"] === "Aggregate" && !!findNode(n, (c) => c["Relation Name"] === "videos" && c["Node Type"] !== "Index Only Scan")));
-  t.same(overQueues.map((p) => p["Query Text"].trim().split("\n").slice(0, 3).join(" ")), [], "no due bookkeeping plan aggregates over a user's whole queue");
+  t.same(overQueues.map((p) => statementHead(p, 3)), [], "no due bookkeeping plan aggregates over a user's whole queue");
 });
